@@ -1,0 +1,131 @@
+"""The library's one exception tree.
+
+Every error a caller can see is a subclass of :class:`RedisClusterError`. Redirects (MOVED, ASK) and
+TRYAGAIN are *values* inside the core and never surface as exceptions; the router turns them into
+retries, and only when its budget runs out does the caller see :class:`TooManyRedirects`.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "RedisClusterError",
+    "ConnectionError",
+    "ConnectError",
+    "ReadError",
+    "WriteError",
+    "MaybeAppliedError",
+    "TimeoutError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "PoolTimeout",
+    "ProtocolError",
+    "ResponseError",
+    "ClusterError",
+    "ClusterDownError",
+    "SlotNotCoveredError",
+    "CrossSlotError",
+    "TooManyRedirects",
+]
+
+
+class RedisClusterError(Exception):
+    """Base of every error raised by rediscluster_lite."""
+
+
+class ConnectionError(RedisClusterError, builtins.ConnectionError):  # noqa: A001 - deliberate shadow
+    """The connection to a node could not be used. ``node`` names it as ``host:port``."""
+
+    def __init__(self, message: str, node: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class ConnectError(ConnectionError):
+    """The TCP (or TLS) connection could not be opened. Nothing was sent."""
+
+
+class WriteError(ConnectionError):
+    """Sending the command failed. Part of it may have reached the server."""
+
+
+class ReadError(ConnectionError):
+    """The connection broke after the command was sent, before the whole reply arrived."""
+
+
+class MaybeAppliedError(ReadError):
+    """A non-repeatable command was sent, then the connection broke: the server may have applied it.
+
+    The client does not resend such a command by itself; the caller decides.
+    """
+
+
+class TimeoutError(RedisClusterError, builtins.TimeoutError):  # noqa: A001 - deliberate shadow
+    """An operation took longer than its timeout."""
+
+    def __init__(self, message: str, node: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class ConnectTimeout(TimeoutError, ConnectError):
+    """Opening the connection timed out. Nothing was sent."""
+
+
+class ReadTimeout(TimeoutError):
+    """The reply did not arrive within ``socket_timeout``. The command may have been applied."""
+
+
+class PoolTimeout(TimeoutError):
+    """No connection to the node became free within the pool's wait limit."""
+
+
+class ProtocolError(RedisClusterError):
+    """The server sent bytes that are not valid RESP, or a reply over the configured size limit."""
+
+
+class ResponseError(RedisClusterError):
+    """An error reply from the server, such as ``-WRONGTYPE ...``.
+
+    ``code`` is the first word (``WRONGTYPE``, ``ERR``, ``MOVED`` ...); ``message`` the whole text.
+    hiredis builds these directly from error replies (see ``resp.py``), so they are plain values until
+    the client decides to raise one.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = message.split(" ", 1)[0] if message else ""
+
+
+class ClusterError(RedisClusterError):
+    """The cluster as a whole could not serve the command."""
+
+
+class ClusterDownError(ClusterError):
+    """The cluster reports ``CLUSTERDOWN`` (not all slots are served) and retries did not help."""
+
+
+class SlotNotCoveredError(ClusterError):
+    """No node serves the key's slot in the current slot map, even after a refresh."""
+
+    def __init__(self, message: str, slot: int | None = None) -> None:
+        super().__init__(message)
+        self.slot = slot
+
+
+class CrossSlotError(ClusterError):
+    """The keys of one atomic command or transaction hash to different slots. Raised before any I/O."""
+
+    def __init__(self, message: str, slots: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.slots = slots
+
+
+class TooManyRedirects(ClusterError):
+    """The redirect/retry budget ran out. ``history`` lists what happened, oldest first."""
+
+    def __init__(self, message: str, history: tuple = ()) -> None:
+        super().__init__(message)
+        self.history = history
