@@ -202,12 +202,14 @@ def _make_key_slot(crc: Callable[[bytes, int], int]) -> Callable[[Key], int]:
         """Hash slot (0..16383) of ``key``: CRC16/XMODEM of its hash tag or of the whole key, mod 16384."""
         if type(key) is not bytes:
             key = key.encode() if type(key) is str else encode_key(key)  # type: ignore[union-attr]
-        if b"{" not in key:  # fast path: most keys have no tag
+        # Fast path: most keys have no tag. 123 is ord("{"): an int needle goes straight to memchr, while
+        # `b"{" in key` first tries int(b"{"), raising and clearing a TypeError (~130 ns vs ~16 ns on 3.11).
+        if 123 not in key:  # type: ignore[operator]
             return crc(key, 0) & 0x3FFF  # type: ignore[arg-type]
-        start = key.find(b"{")  # type: ignore[union-attr]
-        end = key.find(b"}", start + 1)  # type: ignore[union-attr]
-        if end > start + 1:
-            return crc(key[start + 1 : end], 0) & 0x3FFF  # type: ignore[index]
+        # Two partitions beat find/find/slice here (~230 vs ~320 ns): after the first "{", up to the next "}".
+        tag, closed, _ = key.partition(b"{")[2].partition(b"}")  # type: ignore[union-attr]
+        if tag and closed:  # a non-empty tag with its "}"; "{}" or a "{" never closed hash the whole key
+            return crc(tag, 0) & 0x3FFF
         return crc(key, 0) & 0x3FFF  # type: ignore[arg-type]
 
     key_slot.__qualname__ = "key_slot"
