@@ -36,7 +36,8 @@ def candidates() -> list[tuple[str, str, Callable[[object], int]]]:
         out.append(("crc16 only, 17B", name, lambda _k, crc=crc: crc(b"user:1000:profile")))
     for label, key in CASES:
         for name in keyslot.BACKENDS:
-            out.append((label, name, lambda _k, f=keyslot.key_slot_for(name), key=key: f(key)))
+            fn = keyslot.key_slot_for(name)
+            out.append((label, name, lambda _k, f=fn, key=key: f(key)))
         try:
             from redis.crc import key_slot as redis_key_slot
         except ImportError:
@@ -66,7 +67,7 @@ def main() -> None:
     overhead = statistics.median(loop_ns)
     cols = list(keyslot.BACKENDS) + (["redis-py"] if any(c == "redis-py" for _, c, _ in cands) else [])
     rows: dict[str, dict[str, float]] = {}
-    for (row, col, _), s in zip(cands, samples):
+    for (row, col, _), s in zip(cands, samples, strict=True):
         rows.setdefault(row, {})[col] = statistics.median(s) - overhead
 
     print(f"python {sys.version.split()[0]}, default backend {keyslot.BACKEND!r}, "
