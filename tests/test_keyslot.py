@@ -336,6 +336,18 @@ def test_env_var_unavailable_backend() -> None:
     assert proc.stdout.split()[0] == "binascii"
 
 
+@pytest.mark.skipif("crcmod" not in BACKENDS, reason=UNAVAILABLE.get("crcmod", ""))
+def test_crcmod_without_c_extension_is_not_offered() -> None:
+    # crcmod quietly falls back to pure Python when its extension is missing; we refuse that as "crcmod".
+    prelude = "import sys; sys.modules['crcmod._crcfunext'] = None; "
+    proc = run_import(None, prelude=prelude + "import rediscluster_lite.keyslot as k; print(k.UNAVAILABLE); ")
+    assert proc.returncode == 0, proc.stderr
+    assert "installed without its C extension" in proc.stdout
+    proc = run_import("crcmod", prelude=prelude)
+    assert proc.returncode != 0
+    assert "without its C extension crcmod._crcfunext" in proc.stderr.strip().splitlines()[-1]
+
+
 # --- against the server's own CLUSTER KEYSLOT ---------------------------------------------------------------
 
 def _pack(*args: bytes) -> bytes:
