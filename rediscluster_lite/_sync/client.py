@@ -1,0 +1,221 @@
+"""The blocking client: carries out the router's effects with real sockets.
+
+Everything that decides lives in the core (``router``, ``commands``, ``keyslot``, ``readfrom``,
+``slotmap``); this module only sends, sleeps and refreshes, and owns the objects that hold state.
+"""
+
+from __future__ import annotations
+
+import ssl as _ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..api import CommandsMixin
+from ..commands import slot_of_keys
+from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
+from ..keyslot import key_slot
+from ..readfrom import ReadFrom
+from ..resp import ASKING, pack_command
+from ..router import REFRESH, SEND, SLEEP, RetryPolicy, route
+from ..slotmap import Node, parse_address
+from .connection import ConnectionSettings
+from .topology import Topology
+
+__all__ = ["ClusterClient"]
+
+_TRANSPORT_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
+_monotonic = time.monotonic
+
+
+class ClusterClient(CommandsMixin):
+    """A Redis Cluster client. Thread-safe; share one per process.
+
+    ``startup_nodes`` lists some (ideally all) nodes as ``("host", port)`` or ``"host:port"``; they are
+    tried in turn until one answers ``CLUSTER SLOTS``. See ``docs/`` for read modes and failover.
+    """
+
+    def __init__(
+        self,
+        startup_nodes: Iterable[tuple[str, int] | str],
+        *,
+        read_from: ReadFrom | str = ReadFrom.PRIMARY,
+        username: str | None = None,
+        password: str | None = None,
+        ssl: _ssl.SSLContext | bool | None = None,
+        connect_timeout: float | None = 2.0,
+        socket_timeout: float | None = 5.0,
+        max_connections_per_node: int = 64,
+        pool_timeout: float = 2.0,
+        max_redirects: int = 8,
+        max_retries: int = 3,
+        refresh_interval: float | None = 5.0,
+        decode_responses: bool = False,
+        encoding: str = "utf-8",
+        max_reply_bytes: int = 1 << 30,
+    ) -> None:
+        nodes = [parse_address(n) for n in startup_nodes]
+        if ssl is True:
+            ssl = _ssl.create_default_context()
+        elif ssl is False:
+            ssl = None
+        elif ssl is not None and not isinstance(ssl, _ssl.SSLContext):
+            raise TypeError("ssl must be an ssl.SSLContext, True (verify with system CAs) or None")
+        self.read_from = ReadFrom.parse(read_from)
+        self._settings = ConnectionSettings(
+            username=username,
+            password=password,
+            ssl_context=ssl,
+            connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            max_reply_bytes=max_reply_bytes,
+            encoding=encoding if decode_responses else None,
+        )
+        self._policy = RetryPolicy(max_redirects=max_redirects, max_retries=max_retries)
+        self._topology = Topology(
+            nodes,
+            self._settings,
+            read_from=self.read_from,
+            max_connections_per_node=max_connections_per_node,
+            pool_timeout=pool_timeout,
+            refresh_interval=refresh_interval,
+        )
+        self._topology.refresh("startup", force=True, raise_on_failure=True)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> ClusterClient:
+        """``redis://[user:password@]host:port`` (``rediss://`` for TLS with verification)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError(f"unsupported URL scheme {parts.scheme!r}; use redis:// or rediss://")
+        if not parts.hostname:
+            raise ValueError("the URL names no host")
+        if parts.username:
+            kwargs.setdefault("username", unquote(parts.username))
+        if parts.password:
+            kwargs.setdefault("password", unquote(parts.password))
+        if parts.scheme == "rediss":
+            kwargs.setdefault("ssl", True)
+        return cls([(parts.hostname, parts.port or 6379)], **kwargs)
+
+    def __repr__(self) -> str:
+        names = ", ".join(n.name for n in self._topology.slot_map.masters)
+        return f"<ClusterClient masters=[{names}] read_from={self.read_from.value} {self._settings!r}>"
+
+    def __enter__(self) -> ClusterClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection. The client may not be used afterwards."""
+        self._topology.close()
+
+    # --- introspection -----------------------------------------------------------------------------
+
+    @staticmethod
+    def key_slot(key: Any) -> int:
+        return key_slot(key)
+
+    @property
+    def slot_map(self):  # noqa: ANN201 - SlotMap, kept lazy to avoid an import cycle in docs
+        """The current (immutable) slot map."""
+        return self._topology.slot_map
+
+    def refresh_slots(self) -> None:
+        """Reload the slot map now."""
+        self._topology.refresh("requested", force=True, raise_on_failure=True)
+
+    def node_for(self, key: Any) -> Node:
+        """The master currently serving ``key``'s slot."""
+        shard = self._topology.slot_map.slots[key_slot(key)]
+        if shard is None:
+            raise LookupError(f"slot {key_slot(key)} is not covered")
+        return shard.master
+
+    # --- the generic entry point -------------------------------------------------------------------
+
+    def execute_command(self, *args: Any, readonly: bool | None = None) -> Any:
+        """Send any command, routed by its keys (found from the server's ``COMMAND`` description).
+
+        Keyless commands go to a master chosen at random. ``readonly`` overrides whether the read mode
+        applies (and whether the command is safe to resend after a broken connection).
+        """
+        if not args:
+            raise ValueError("execute_command() needs a command name")
+        spec = self._topology.commands().lookup(args)
+        keys = spec.keys(args) if spec is not None else ()
+        if readonly is None:
+            readonly = spec.readonly if spec is not None else False
+        slot = slot_of_keys(keys) if keys else None
+        return self._run(pack_command(args), slot, readonly)
+
+    # --- shell ---------------------------------------------------------------------------------------
+
+    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
+        reply = self._run(pack_command(args), key_slot(key), readonly)
+        return reply if convert is None else convert(reply)
+
+    def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
+        if not keys:
+            raise TypeError(f"{args[0].decode()} needs at least one key")
+        reply = self._run(pack_command(args), slot_of_keys(keys, args[0].decode()), readonly)
+        return reply if convert is None else convert(reply)
+
+    def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
+        reply = self._run(pack_command(args), None, readonly)
+        return reply if convert is None else convert(reply)
+
+    def _run(self, packed: bytes, slot: int | None, readonly: bool) -> Any:
+        topology = self._topology
+        if _monotonic() >= topology.refresh_due:
+            topology.refresh("periodic")
+        steps = route(topology, self._policy, slot, readonly, readonly)
+        effect = next(steps)
+        while True:
+            kind = effect[0]
+            if kind == SEND:
+                outcome = self._send(effect[1], packed, effect[2], effect[3])
+            elif kind == SLEEP:
+                time.sleep(effect[1])
+                outcome = None
+            elif kind == REFRESH:
+                topology.refresh(effect[1])
+                outcome = None
+            else:  # pragma: no cover - the router yields only the three effects above
+                raise AssertionError(f"unknown effect {effect!r}")
+            try:
+                effect = steps.send(outcome)
+            except StopIteration as done:
+                return done.value
+
+    def _send(self, node: Node, packed: bytes, asking: bool, replica_read: bool) -> Any:
+        """One attempt on one node. Returns the reply, or the transport error as a value."""
+        pool = self._topology.pool(node)
+        try:
+            conn = pool.acquire()
+        except _TRANSPORT_ERRORS as exc:
+            return exc
+        except ResponseError as exc:  # AUTH refused while opening
+            return exc
+        try:
+            if asking:
+                conn.send(ASKING + packed)
+                first = conn.read_reply()
+                reply = conn.read_reply()
+                if isinstance(first, ResponseError):
+                    reply = first
+            elif replica_read and not conn.readonly:
+                reply = conn.request_readonly(packed)
+            else:
+                reply = conn.request(packed)
+        except _TRANSPORT_ERRORS as exc:
+            pool.discard(conn)
+            return exc
+        except BaseException:
+            pool.discard(conn)  # interrupted mid-reply: the next reader would get this reply
+            raise
+        pool.release(conn)
+        return reply

@@ -1,0 +1,267 @@
+"""One blocking connection to one node: open (TCP_NODELAY, TLS, AUTH), send bytes, read replies.
+
+Any failure leaves the connection unusable; the caller must close it and never return it to a pool,
+so nobody can read a reply meant for someone else.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl as _ssl
+import struct
+import time
+from typing import Any
+
+from ..errors import (
+    ConnectError,
+    ConnectTimeout,
+    ProtocolError,
+    ReadError,
+    ReadTimeout,
+    ResponseError,
+    WriteError,
+)
+from ..resp import READONLY, ReaderProtocolError, new_reader, pack_command
+from ..slotmap import Node
+
+__all__ = ["ConnectionSettings", "Connection"]
+
+_BUFFER_SIZE = 65536
+
+
+def _use_kernel_timeouts(sock: socket.socket, timeout: float | None) -> None:
+    """Blocking socket + SO_RCVTIMEO/SO_SNDTIMEO instead of Python's timeout mode.
+
+    Python's timeout mode makes every wait cost three syscalls (recv -> EAGAIN, poll, recv); a
+    blocking socket with a kernel timeout costs one. A timeout then surfaces as EAGAIN
+    (``BlockingIOError``), which the readers translate to ReadTimeout/WriteError.
+    """
+    sock.settimeout(None)
+    if timeout is None:
+        return
+    seconds = int(timeout)
+    tv = struct.pack("ll", seconds, int((timeout - seconds) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+
+
+class ConnectionSettings:
+    """What every connection of one client shares. The password is kept out of ``repr``."""
+
+    __slots__ = (
+        "username",
+        "_password",
+        "ssl_context",
+        "connect_timeout",
+        "socket_timeout",
+        "max_reply_bytes",
+        "encoding",
+    )
+
+    def __init__(
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ssl_context: _ssl.SSLContext | None = None,
+        connect_timeout: float | None = 2.0,
+        socket_timeout: float | None = 5.0,
+        max_reply_bytes: int = 1 << 30,
+        encoding: str | None = None,
+    ) -> None:
+        self.username = username
+        self._password = password
+        self.ssl_context = ssl_context
+        self.connect_timeout = connect_timeout
+        self.socket_timeout = socket_timeout
+        self.max_reply_bytes = max_reply_bytes
+        self.encoding = encoding
+
+    def auth_command(self) -> bytes | None:
+        if self._password is None:
+            return None
+        if self.username:
+            return pack_command((b"AUTH", self.username, self._password))
+        return pack_command((b"AUTH", self._password))
+
+    def __repr__(self) -> str:
+        secret = "'***'" if self._password is not None else "None"
+        return (
+            f"ConnectionSettings(username={self.username!r}, password={secret}, "
+            f"ssl={self.ssl_context is not None}, connect_timeout={self.connect_timeout}, "
+            f"socket_timeout={self.socket_timeout})"
+        )
+
+
+class Connection:
+    __slots__ = ("node", "sock", "reader", "readonly", "generation", "settings", "_buf", "_poller", "__weakref__")
+
+    def __init__(self, node: Node, settings: ConnectionSettings, generation: int = 0) -> None:
+        self.node = node
+        self.settings = settings
+        self.generation = generation
+        self.readonly = False
+        self.sock: socket.socket | None = None
+        self.reader = new_reader(settings.encoding)
+        self._buf = bytearray(_BUFFER_SIZE)
+        self._poller: select.poll | None = None
+
+    def __repr__(self) -> str:
+        state = "open" if self.sock is not None else "closed"
+        return f"<Connection {self.node.name} {state}{' readonly' if self.readonly else ''}>"
+
+    # --- open / close ----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect and authenticate. Raises ConnectError/ConnectTimeout (nothing sent) or ResponseError."""
+        s = self.settings
+        name = self.node.name
+        try:
+            sock = socket.create_connection((self.node.host, self.node.port), timeout=s.connect_timeout)
+        except TimeoutError as exc:
+            raise ConnectTimeout(f"connecting to {name} timed out after {s.connect_timeout}s", name) from exc
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {name}: {exc.strerror or exc}", name) from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if s.ssl_context is not None:
+                sock = s.ssl_context.wrap_socket(sock, server_hostname=self.node.host)
+                sock.settimeout(s.socket_timeout)
+            else:
+                _use_kernel_timeouts(sock, s.socket_timeout)
+        except TimeoutError as exc:
+            sock.close()
+            raise ConnectTimeout(f"TLS handshake with {name} timed out", name) from exc
+        except (OSError, _ssl.SSLError) as exc:
+            sock.close()
+            raise ConnectError(f"cannot set up the connection to {name}: {exc}", name) from exc
+        self.sock = sock
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        self._poller = poller
+        auth = s.auth_command()
+        if auth is not None:
+            try:
+                reply = self.request(auth)
+            except Exception:
+                self.close()
+                raise
+            if isinstance(reply, ResponseError):
+                self.close()
+                # The server's text never contains the password; ours must not either.
+                raise ResponseError(f"{reply.message} (authenticating to {name})")
+
+    def close(self) -> None:
+        sock, self.sock = self.sock, None
+        self._poller = None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def is_stale(self) -> bool:
+        """True when an idle connection has something to read: the server closed it, or sent junk.
+
+        One ``poll(0)`` syscall. TLS may legitimately deliver session tickets while idle, so for TLS a
+        readable socket is drained without blocking first.
+        """
+        if self._poller is None:
+            return True
+        if not self._poller.poll(0):
+            return False
+        if isinstance(self.sock, _ssl.SSLSocket):
+            return self._tls_idle_read_closed()
+        return True
+
+    def _tls_idle_read_closed(self) -> bool:
+        sock = self.sock
+        assert sock is not None
+        sock.setblocking(False)
+        try:
+            sock.recv(1)
+        except (_ssl.SSLWantReadError, BlockingIOError):
+            return False  # only TLS records (tickets): still good
+        except OSError:
+            return True
+        finally:
+            try:
+                sock.settimeout(self.settings.socket_timeout)  # TLS sockets keep Python's timeout mode
+            except OSError:
+                pass
+        return True  # EOF (b"") or unsolicited bytes: either way, not safe to reuse
+
+    # --- requests --------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)  # type: ignore[union-attr]
+        except (TimeoutError, BlockingIOError) as exc:
+            raise WriteError(f"writing to {self.node.name} timed out", self.node.name) from exc
+        except (OSError, AttributeError) as exc:
+            raise WriteError(f"writing to {self.node.name} failed: {exc}", self.node.name) from exc
+
+    def request(self, data: bytes) -> Any:
+        """Send one packed command and read its reply."""
+        self.send(data)
+        return self.read_reply()
+
+    def request_readonly(self, data: bytes) -> Any:
+        """Like :meth:`request`, but first switch this connection to replica reads (``READONLY``)."""
+        self.send(READONLY + data)
+        first = self.read_reply()
+        reply = self.read_reply()
+        if isinstance(first, ResponseError):
+            return first
+        self.readonly = True
+        return reply
+
+    def read_reply(self) -> Any:
+        reader = self.reader
+        try:
+            reply = reader.gets()
+        except (ReaderProtocolError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"invalid reply from {self.node.name}: {exc}") from exc
+        if reply is not False:
+            return reply
+        return self._read_more()
+
+    def _read_more(self) -> Any:
+        # Each recv waits at most socket_timeout, and once a reply has started, the rest of it must
+        # arrive within one more socket_timeout: a server trickling bytes is cut off in bounded time.
+        sock = self.sock
+        if sock is None:
+            raise ReadError(f"connection to {self.node.name} is closed", self.node.name)
+        reader, buf, name = self.reader, self._buf, self.node.name
+        limit = self.settings.max_reply_bytes
+        total = 0
+        deadline = None
+        timeout = self.settings.socket_timeout
+        while True:
+            try:
+                n = sock.recv_into(buf)
+            except (TimeoutError, BlockingIOError) as exc:
+                raise ReadTimeout(f"no reply from {name} within {timeout}s", name) from exc
+            except OSError as exc:
+                raise ReadError(f"reading from {name} failed: {exc}", name) from exc
+            if n == 0:
+                raise ReadError(f"{name} closed the connection before replying in full", name)
+            total += n
+            if total > limit:
+                raise ProtocolError(f"reply from {name} exceeds max_reply_bytes ({limit})")
+            reader.feed(buf, 0, n)
+            try:
+                reply = reader.gets()
+            except ReaderProtocolError as exc:
+                raise ProtocolError(f"invalid reply from {name}: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise ProtocolError(f"reply from {name} is not valid {self.settings.encoding}: {exc}") from exc
+            if reply is not False:
+                return reply
+            if timeout is not None:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + timeout
+                elif now > deadline:
+                    raise ReadTimeout(f"reply from {name} did not complete within {timeout}s", name)

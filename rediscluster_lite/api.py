@@ -1,0 +1,370 @@
+"""Typed command methods, shared by every client shell (sync today, pipelines and asyncio later).
+
+Each method only builds the argument tuple and names its key(s); the shell's ``_keyed`` /
+``_multi_keyed`` / ``_keyless`` decide routing and I/O, then apply the optional reply converter.
+Converters follow redis-py's conventions so code moves over easily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = ["CommandsMixin"]
+
+Key = bytes | str | int | float | memoryview
+
+
+def _ok(reply: Any) -> bool | None:
+    if reply is None:
+        return None
+    return reply == b"OK" or reply == "OK"
+
+
+def _bool(reply: Any) -> bool:
+    return bool(reply)
+
+
+def _pairs_to_dict(reply: Any) -> dict:
+    if isinstance(reply, dict):
+        return reply
+    it = iter(reply or ())
+    return dict(zip(it, it))
+
+
+def _to_set(reply: Any) -> set:
+    return set(reply or ())
+
+
+def _float_or_none(reply: Any) -> float | None:
+    return None if reply is None else float(reply)
+
+
+def _with_scores(reply: Any) -> list[tuple[Any, float]]:
+    it = iter(reply or ())
+    return [(member, float(score)) for member, score in zip(it, it)]
+
+
+def _bool_list(reply: Any) -> list[bool]:
+    return [bool(x) for x in reply]
+
+
+class CommandsMixin:
+    """Typed methods. A subclass supplies ``_keyed``, ``_multi_keyed`` and ``_keyless``."""
+
+    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
+        raise NotImplementedError
+
+    def _multi_keyed(self, args: tuple, keys: tuple, readonly: bool, convert: Callable | None = None) -> Any:
+        raise NotImplementedError
+
+    def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
+        raise NotImplementedError
+
+    # --- strings -----------------------------------------------------------------------------------
+
+    def get(self, name: Key) -> Any:
+        return self._keyed((b"GET", name), name, True)
+
+    def set(
+        self,
+        name: Key,
+        value: Any,
+        ex: int | None = None,
+        px: int | None = None,
+        nx: bool = False,
+        xx: bool = False,
+        keepttl: bool = False,
+        get: bool = False,
+        exat: int | None = None,
+        pxat: int | None = None,
+    ) -> Any:
+        """``SET``; True when set, None when ``nx``/``xx`` prevented it (the old value with ``get``)."""
+        args: list[Any] = [b"SET", name, value]
+        if ex is not None:
+            args += [b"EX", ex]
+        if px is not None:
+            args += [b"PX", px]
+        if exat is not None:
+            args += [b"EXAT", exat]
+        if pxat is not None:
+            args += [b"PXAT", pxat]
+        if keepttl:
+            args.append(b"KEEPTTL")
+        if nx and xx:
+            raise ValueError("set(): nx and xx are mutually exclusive")
+        if nx:
+            args.append(b"NX")
+        if xx:
+            args.append(b"XX")
+        if get:
+            args.append(b"GET")
+            return self._keyed(tuple(args), name, False)
+        return self._keyed(tuple(args), name, False, _ok)
+
+    def setnx(self, name: Key, value: Any) -> bool:
+        return self._keyed((b"SETNX", name, value), name, False, _bool)
+
+    def setex(self, name: Key, time: int, value: Any) -> bool | None:
+        return self._keyed((b"SETEX", name, time, value), name, False, _ok)
+
+    def getset(self, name: Key, value: Any) -> Any:
+        return self._keyed((b"GETSET", name, value), name, False)
+
+    def getdel(self, name: Key) -> Any:
+        return self._keyed((b"GETDEL", name), name, False)
+
+    def incr(self, name: Key, amount: int = 1) -> int:
+        return self._keyed((b"INCRBY", name, amount), name, False)
+
+    incrby = incr
+
+    def decr(self, name: Key, amount: int = 1) -> int:
+        return self._keyed((b"DECRBY", name, amount), name, False)
+
+    decrby = decr
+
+    def incrbyfloat(self, name: Key, amount: float = 1.0) -> float:
+        return self._keyed((b"INCRBYFLOAT", name, amount), name, False, float)
+
+    def append(self, name: Key, value: Any) -> int:
+        return self._keyed((b"APPEND", name, value), name, False)
+
+    def strlen(self, name: Key) -> int:
+        return self._keyed((b"STRLEN", name), name, True)
+
+    def getrange(self, name: Key, start: int, end: int) -> Any:
+        return self._keyed((b"GETRANGE", name, start, end), name, True)
+
+    def setrange(self, name: Key, offset: int, value: Any) -> int:
+        return self._keyed((b"SETRANGE", name, offset, value), name, False)
+
+    # --- keys --------------------------------------------------------------------------------------
+
+    def delete(self, *names: Key) -> int:
+        return self._multi_keyed((b"DEL", *names), names, False)
+
+    def unlink(self, *names: Key) -> int:
+        return self._multi_keyed((b"UNLINK", *names), names, False)
+
+    def exists(self, *names: Key) -> int:
+        return self._multi_keyed((b"EXISTS", *names), names, True)
+
+    def touch(self, *names: Key) -> int:
+        return self._multi_keyed((b"TOUCH", *names), names, True)
+
+    def expire(
+        self, name: Key, time: int, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False
+    ) -> bool:
+        return self._keyed((b"EXPIRE", name, time, *_expire_flags(nx, xx, gt, lt)), name, False, _bool)
+
+    def pexpire(
+        self, name: Key, time: int, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False
+    ) -> bool:
+        return self._keyed((b"PEXPIRE", name, time, *_expire_flags(nx, xx, gt, lt)), name, False, _bool)
+
+    def expireat(self, name: Key, when: int) -> bool:
+        return self._keyed((b"EXPIREAT", name, when), name, False, _bool)
+
+    def persist(self, name: Key) -> bool:
+        return self._keyed((b"PERSIST", name), name, False, _bool)
+
+    def ttl(self, name: Key) -> int:
+        return self._keyed((b"TTL", name), name, True)
+
+    def pttl(self, name: Key) -> int:
+        return self._keyed((b"PTTL", name), name, True)
+
+    def type(self, name: Key) -> Any:
+        return self._keyed((b"TYPE", name), name, True)
+
+    def rename(self, src: Key, dst: Key) -> bool | None:
+        return self._multi_keyed((b"RENAME", src, dst), (src, dst), False, _ok)
+
+    # --- hashes ------------------------------------------------------------------------------------
+
+    def hset(
+        self, name: Key, key: Any = None, value: Any = None, mapping: Mapping[Any, Any] | None = None
+    ) -> int:
+        args: list[Any] = [b"HSET", name]
+        if key is not None:
+            args += [key, value]
+        if mapping:
+            for k, v in mapping.items():
+                args += [k, v]
+        if len(args) == 2:
+            raise ValueError("hset(): give key and value, or a non-empty mapping")
+        return self._keyed(tuple(args), name, False)
+
+    def hsetnx(self, name: Key, key: Any, value: Any) -> bool:
+        return self._keyed((b"HSETNX", name, key, value), name, False, _bool)
+
+    def hget(self, name: Key, key: Any) -> Any:
+        return self._keyed((b"HGET", name, key), name, True)
+
+    def hmget(self, name: Key, keys: Iterable[Any], *args: Any) -> list:
+        return self._keyed((b"HMGET", name, *_flatten(keys, args)), name, True)
+
+    def hgetall(self, name: Key) -> dict:
+        return self._keyed((b"HGETALL", name), name, True, _pairs_to_dict)
+
+    def hdel(self, name: Key, *keys: Any) -> int:
+        return self._keyed((b"HDEL", name, *keys), name, False)
+
+    def hexists(self, name: Key, key: Any) -> bool:
+        return self._keyed((b"HEXISTS", name, key), name, True, _bool)
+
+    def hincrby(self, name: Key, key: Any, amount: int = 1) -> int:
+        return self._keyed((b"HINCRBY", name, key, amount), name, False)
+
+    def hincrbyfloat(self, name: Key, key: Any, amount: float = 1.0) -> float:
+        return self._keyed((b"HINCRBYFLOAT", name, key, amount), name, False, float)
+
+    def hkeys(self, name: Key) -> list:
+        return self._keyed((b"HKEYS", name), name, True)
+
+    def hvals(self, name: Key) -> list:
+        return self._keyed((b"HVALS", name), name, True)
+
+    def hlen(self, name: Key) -> int:
+        return self._keyed((b"HLEN", name), name, True)
+
+    # --- lists -------------------------------------------------------------------------------------
+
+    def lpush(self, name: Key, *values: Any) -> int:
+        return self._keyed((b"LPUSH", name, *values), name, False)
+
+    def rpush(self, name: Key, *values: Any) -> int:
+        return self._keyed((b"RPUSH", name, *values), name, False)
+
+    def lpop(self, name: Key, count: int | None = None) -> Any:
+        args = (b"LPOP", name) if count is None else (b"LPOP", name, count)
+        return self._keyed(args, name, False)
+
+    def rpop(self, name: Key, count: int | None = None) -> Any:
+        args = (b"RPOP", name) if count is None else (b"RPOP", name, count)
+        return self._keyed(args, name, False)
+
+    def lrange(self, name: Key, start: int, end: int) -> list:
+        return self._keyed((b"LRANGE", name, start, end), name, True)
+
+    def llen(self, name: Key) -> int:
+        return self._keyed((b"LLEN", name), name, True)
+
+    def lindex(self, name: Key, index: int) -> Any:
+        return self._keyed((b"LINDEX", name, index), name, True)
+
+    def lset(self, name: Key, index: int, value: Any) -> bool | None:
+        return self._keyed((b"LSET", name, index, value), name, False, _ok)
+
+    def lrem(self, name: Key, count: int, value: Any) -> int:
+        return self._keyed((b"LREM", name, count, value), name, False)
+
+    def ltrim(self, name: Key, start: int, end: int) -> bool | None:
+        return self._keyed((b"LTRIM", name, start, end), name, False, _ok)
+
+    # --- sets --------------------------------------------------------------------------------------
+
+    def sadd(self, name: Key, *values: Any) -> int:
+        return self._keyed((b"SADD", name, *values), name, False)
+
+    def srem(self, name: Key, *values: Any) -> int:
+        return self._keyed((b"SREM", name, *values), name, False)
+
+    def smembers(self, name: Key) -> set:
+        return self._keyed((b"SMEMBERS", name), name, True, _to_set)
+
+    def sismember(self, name: Key, value: Any) -> bool:
+        return self._keyed((b"SISMEMBER", name, value), name, True, _bool)
+
+    def smismember(self, name: Key, values: Iterable[Any], *args: Any) -> list[bool]:
+        return self._keyed((b"SMISMEMBER", name, *_flatten(values, args)), name, True, _bool_list)
+
+    def scard(self, name: Key) -> int:
+        return self._keyed((b"SCARD", name), name, True)
+
+    def spop(self, name: Key, count: int | None = None) -> Any:
+        args = (b"SPOP", name) if count is None else (b"SPOP", name, count)
+        return self._keyed(args, name, False)
+
+    def srandmember(self, name: Key, number: int | None = None) -> Any:
+        args = (b"SRANDMEMBER", name) if number is None else (b"SRANDMEMBER", name, number)
+        return self._keyed(args, name, True)
+
+    # --- sorted sets -------------------------------------------------------------------------------
+
+    def zadd(
+        self,
+        name: Key,
+        mapping: Mapping[Any, float],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+        incr: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Any:
+        if not mapping:
+            raise ValueError("zadd(): mapping must map at least one member to its score")
+        if incr and len(mapping) != 1:
+            raise ValueError("zadd(incr=True) takes exactly one member")
+        options = ((b"NX", nx), (b"XX", xx), (b"GT", gt), (b"LT", lt), (b"CH", ch), (b"INCR", incr))
+        flags = [flag for flag, on in options if on]
+        args: list[Any] = [b"ZADD", name, *flags]
+        for member, score in mapping.items():
+            args += [score, member]
+        return self._keyed(tuple(args), name, False, _float_or_none if incr else None)
+
+    def zrem(self, name: Key, *members: Any) -> int:
+        return self._keyed((b"ZREM", name, *members), name, False)
+
+    def zscore(self, name: Key, member: Any) -> float | None:
+        return self._keyed((b"ZSCORE", name, member), name, True, _float_or_none)
+
+    def zincrby(self, name: Key, amount: float, member: Any) -> float:
+        return self._keyed((b"ZINCRBY", name, amount, member), name, False, float)
+
+    def zcard(self, name: Key) -> int:
+        return self._keyed((b"ZCARD", name), name, True)
+
+    def zcount(self, name: Key, min: Any, max: Any) -> int:
+        return self._keyed((b"ZCOUNT", name, min, max), name, True)
+
+    def zrank(self, name: Key, member: Any) -> int | None:
+        return self._keyed((b"ZRANK", name, member), name, True)
+
+    def zrange(
+        self, name: Key, start: Any, end: Any, desc: bool = False, withscores: bool = False, byscore: bool = False
+    ) -> list:
+        args: list[Any] = [b"ZRANGE", name, start, end]
+        if byscore:
+            args.append(b"BYSCORE")
+        if desc:
+            args.append(b"REV")
+        if withscores:
+            args.append(b"WITHSCORES")
+        return self._keyed(tuple(args), name, True, _with_scores if withscores else None)
+
+    def zrangebyscore(self, name: Key, min: Any, max: Any, withscores: bool = False) -> list:
+        args: tuple = (b"ZRANGEBYSCORE", name, min, max, b"WITHSCORES") if withscores else (
+            b"ZRANGEBYSCORE", name, min, max)
+        return self._keyed(args, name, True, _with_scores if withscores else None)
+
+    # --- keyless -----------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """PING one master (chosen at random)."""
+        return self._keyless((b"PING",), True, lambda r: r in (b"PONG", "PONG"))
+
+    def echo(self, value: Any) -> Any:
+        return self._keyless((b"ECHO", value), True)
+
+
+def _expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> list[bytes]:
+    return [f for f, on in ((b"NX", nx), (b"XX", xx), (b"GT", gt), (b"LT", lt)) if on]
+
+
+def _flatten(first: Any, rest: tuple) -> list:
+    if isinstance(first, (bytes, str, int, float, memoryview)):
+        return [first, *rest]
+    return [*first, *rest]

@@ -1,0 +1,74 @@
+"""RESP on the wire: pack commands to bytes, and the reader that turns bytes into values.
+
+Pure code: nothing here touches a socket. Error replies become :class:`ResponseError` *values*
+(hiredis's ``replyError=`` hook), so ``MOVED``/``ASK``/``TRYAGAIN`` are data the router inspects,
+never exceptions whose ``except`` order could confuse anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import hiredis
+
+from .errors import ProtocolError, ResponseError
+
+__all__ = ["pack_command", "pack_commands", "new_reader", "ReaderProtocolError", "ASKING", "READONLY"]
+
+_pack = hiredis.pack_command
+ReaderProtocolError = hiredis.ProtocolError
+
+ASKING = _pack((b"ASKING",))
+READONLY = _pack((b"READONLY",))
+
+
+def pack_command(args: Sequence[Any]) -> bytes:
+    """Encode one command. Arguments may be bytes, str (UTF-8), int, float, bytearray or memoryview.
+
+    Raises ``TypeError`` naming the offending argument before anything is sent.
+    """
+    try:
+        return _pack(args if type(args) is tuple else tuple(args))
+    except TypeError:
+        return _pack(_coerce(args))
+
+
+def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
+    """Encode several commands into one buffer, for a single write."""
+    return b"".join([pack_command(c) for c in commands])
+
+
+def _coerce(args: Sequence[Any]) -> tuple:
+    # Slow path only: hiredis rejected something; accept the extra buffer types, explain the rest.
+    out = []
+    for index, arg in enumerate(args):
+        if isinstance(arg, (bytearray, memoryview)):
+            out.append(bytes(arg))
+        elif isinstance(arg, bool) or not isinstance(arg, (bytes, str, int, float)):
+            raise TypeError(
+                f"argument {index} of {_name(args)} is of type {type(arg).__name__}; "
+                "expected bytes, str, int, float, bytearray or memoryview"
+            )
+        else:
+            out.append(arg)
+    return tuple(out)
+
+
+def _name(args: Sequence[Any]) -> str:
+    first = args[0] if args else b"?"
+    if isinstance(first, (bytes, bytearray)):
+        first = bytes(first).decode("utf-8", "replace")
+    return repr(str(first).upper())
+
+
+def new_reader(encoding: str | None = None) -> hiredis.Reader:
+    """A hiredis reader whose error replies are ResponseError values (not raised)."""
+    if encoding:
+        return hiredis.Reader(replyError=ResponseError, encoding=encoding, errors="strict")
+    return hiredis.Reader(replyError=ResponseError)
+
+
+def protocol_error(exc: Exception, node: str) -> ProtocolError:
+    """Translate hiredis's parser error into the library's, naming the node."""
+    return ProtocolError(f"invalid reply from {node}: {exc}")
