@@ -46,7 +46,7 @@ from .errors import (
 from .readfrom import ReadFrom, read_candidates
 from .slotmap import Node, Shard, SlotMap
 
-__all__ = ["SEND", "SLEEP", "REFRESH", "RoutingState", "RetryPolicy", "route", "parse_redirect"]
+__all__ = ["SEND", "SLEEP", "REFRESH", "RoutingState", "RetryPolicy", "route", "direct_target", "parse_redirect"]
 
 SEND, SLEEP, REFRESH = 0, 1, 2
 
@@ -109,10 +109,31 @@ def _targets(state: RoutingState, slot: int | None, readonly: bool) -> tuple[Sha
     return shard, up
 
 
+def direct_target(state: RoutingState, slot: int | None, readonly: bool) -> Node | None:
+    """Rule 1 for the common case (a keyed command for the master), cheap enough for the hot path.
+
+    ``None`` means: let :func:`route` decide. A shell may send to the returned node first and hand
+    :func:`route` the outcome as ``first``, so a healthy command never builds a generator.
+    """
+    if slot is None or (readonly and state.read_from is not ReadFrom.PRIMARY):
+        return None
+    shard = state.slot_map.slots[slot]
+    return None if shard is None else shard.master
+
+
 def route(
-    state: RoutingState, policy: RetryPolicy, slot: int | None, readonly: bool, repeatable: bool
+    state: RoutingState,
+    policy: RetryPolicy,
+    slot: int | None,
+    readonly: bool,
+    repeatable: bool,
+    first: tuple[Node, Any] | None = None,
 ) -> Route:
-    """Drive one command to its reply; see the module docstring for the rules."""
+    """Drive one command to its reply; see the module docstring for the rules.
+
+    ``first`` is ``(node, outcome)`` of an attempt the shell already made (see :func:`direct_target`);
+    it stands for the first ``SEND`` when the router would have chosen the same node.
+    """
     history: list[tuple[str, str, str]] = []
     redirects = retries = 0
     refreshed_uncovered = False
@@ -138,7 +159,11 @@ def route(
                     "(the shard has no replicas)"
                 )
         node = queue.pop(0)
-        outcome = yield (SEND, node, asking, not asking and shard is not None and node != shard.master)
+        if first is not None and first[0] == node:
+            outcome = first[1]
+        else:
+            outcome = yield (SEND, node, asking, not asking and shard is not None and node != shard.master)
+        first = None
 
         if not isinstance(outcome, BaseException):
             return outcome

@@ -18,7 +18,7 @@ from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..keyslot import key_slot
 from ..readfrom import ReadFrom
 from ..resp import ASKING, pack_command
-from ..router import REFRESH, SEND, SLEEP, RetryPolicy, route
+from ..router import REFRESH, SEND, SLEEP, RetryPolicy, direct_target, route
 from ..slotmap import Node, parse_address
 from .connection import ConnectionSettings
 from .topology import Topology
@@ -172,8 +172,18 @@ class ClusterClient(CommandsMixin):
         topology = self._topology
         if _monotonic() >= topology.refresh_due:
             topology.refresh("periodic")
-        steps = route(topology, self._policy, slot, readonly, readonly)
-        effect = next(steps)
+        first = None
+        node = direct_target(topology, slot, readonly)
+        if node is not None:
+            outcome = self._send(node, packed, False, False)
+            if not isinstance(outcome, BaseException):
+                return outcome  # the hot path: no generator, no effects
+            first = (node, outcome)
+        steps = route(topology, self._policy, slot, readonly, readonly, first)
+        try:
+            effect = next(steps)
+        except StopIteration as done:
+            return done.value
         while True:
             kind = effect[0]
             if kind == SEND:

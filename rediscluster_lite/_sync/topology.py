@@ -179,6 +179,8 @@ class Topology:
                     raise reply
                 new_map = SlotMap.from_cluster_slots(reply, node.host)
             except (RedisClusterError, OSError) as exc:
+                if isinstance(exc, ResponseError) and raise_on_failure and "auth" in str(exc).lower():
+                    raise  # wrong credentials: every node will say the same; say it now
                 errors.append(f"{node.name}: {exc}")
                 if isinstance(exc, ConnectError):
                     self.mark_down(node)
