@@ -565,6 +565,8 @@ def _on_fatal_signal(signum: int, frame: Any) -> None:
     # what it would have done without us.
     for c in list(_LIVE):
         c._kill_all_now()
+        if c.data_dir is not None and not c.keep:
+            shutil.rmtree(c.data_dir, ignore_errors=True)
     signal.signal(signum, _HANDLED_SIGNALS.get(signum, signal.SIG_DFL))
     os.kill(os.getpid(), signum)
 
