@@ -232,3 +232,50 @@ def test_password_never_appears_in_repr(redis_cluster):
         ClusterClient(redis_cluster.startup_nodes, password=secret)
     assert secret not in str(info.value)
     assert secret not in repr(info.value)
+
+
+def test_exhausted_pool_waits_then_raises_pool_timeout(redis_cluster):
+    from rediscluster_lite import PoolTimeout
+
+    with ClusterClient(
+        redis_cluster.startup_nodes, max_connections_per_node=1, pool_timeout=0.3, socket_timeout=3
+    ) as c:
+        key = unique("pool")
+        c.set(key, "v")
+        port = c.node_for(key).port
+        redis_cluster.command(port, "CLIENT", "PAUSE", 1000, "ALL")
+        holder = threading.Thread(target=c.get, args=(key,))  # holds the node's only connection
+        holder.start()
+        time.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(PoolTimeout):
+            c.get(key)
+        assert 0.25 <= time.monotonic() - started < 1.0
+        holder.join()
+        assert c.get(key) == b"v"  # the connection came back to the pool
+
+
+def test_concurrent_refreshes_are_single_flight(client):
+    topology = client._topology
+    before = topology.refreshes
+    barrier = threading.Barrier(8)
+
+    def refresh() -> None:
+        barrier.wait()
+        topology.refresh("test", force=True)
+
+    threads = [threading.Thread(target=refresh) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 1 <= topology.refreshes - before < 8
+
+
+def test_refreshes_are_rate_limited(client):
+    topology = client._topology
+    topology.refresh("first", force=True)
+    before = topology.refreshes
+    for _ in range(20):
+        topology.refresh("storm")
+    assert topology.refreshes == before

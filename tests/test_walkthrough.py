@@ -80,3 +80,30 @@ def test_walkthrough_failover_cluster_down_and_recovery(walkthrough_cluster):
     assert client.node_for("key_01").port == promoted.port
     assert client.get("key_02") == KEYS["key_02"]
     client.close()
+
+
+def test_periodic_refresh_spreads_replica_reads_again_after_failover(redis_cluster_factory):
+    cluster = redis_cluster_factory()
+    with ClusterClient(cluster.startup_nodes, read_from="replica_preferred", refresh_interval=0.5) as client:
+        client.set("key_01", "v")
+        old_master = cluster.master_of_slot(key_slot("key_01"))
+        cluster.kill(old_master)
+        promoted = cluster.wait_for_failover(old_master)
+        client.set("key_01", "w")  # finds the promoted master
+        cluster.restart(old_master)  # comes back as the promoted node's replica
+        cluster.wait_for_stable()
+        assert cluster.role_of(old_master) == "replica"
+        # No error tells the client about the new replica; only the periodic refresh can.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            shard = client.slot_map.slots[key_slot("key_01")]
+            if any(r.port == old_master.port for r in shard.replicas):
+                break
+            client.get("key_02")
+            time.sleep(0.1)
+        cluster.command(old_master, "CONFIG", "RESETSTAT")
+        for _ in range(10):
+            client.get("key_01")
+        stats = cluster.command(old_master, "INFO", "commandstats")
+        assert "cmdstat_get:calls=10" in stats
+        assert promoted.port == client.node_for("key_01").port
