@@ -203,13 +203,10 @@ class Topology:
     # --- the command table -------------------------------------------------------------------------
 
     def commands(self) -> CommandTable:
+        """The command table, fetched once. Two threads racing here both fetch; either result is right."""
         table = self._commands
         if table is None:
-            with self._pools_lock:
-                table = self._commands
-            if table is None:
-                table = self._load_commands()
-                self._commands = table
+            table = self._commands = self._load_commands()
         return table
 
     def _load_commands(self) -> CommandTable:
