@@ -13,6 +13,7 @@ from typing import Any
 import hiredis
 
 from .errors import ProtocolError, ResponseError
+from .keyslot import encode_key
 
 __all__ = ["pack_command", "pack_commands", "new_reader", "ReaderProtocolError", "ASKING", "READONLY"]
 
@@ -28,10 +29,11 @@ def pack_command(args: Sequence[Any]) -> bytes:
 
     Raises ``TypeError`` naming the offending argument before anything is sent.
     """
-    try:
-        return _pack(args if type(args) is tuple else tuple(args))
-    except TypeError:
-        return _pack(_coerce(args))
+    for arg in args:
+        kind = type(arg)
+        if kind is not bytes and kind is not str and kind is not int:
+            return _pack(_coerce(args))
+    return _pack(args if type(args) is tuple else tuple(args))
 
 
 def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
@@ -40,18 +42,21 @@ def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
 
 
 def _coerce(args: Sequence[Any]) -> tuple:
-    # Slow path only: hiredis rejected something; accept the extra buffer types, explain the rest.
+    # Anything but exact bytes/str/int. Subclasses (IntEnum, numpy floats) are encoded by value with the
+    # same encode_key() the slot hash uses, so the key on the wire is the key that was hashed.
     out = []
     for index, arg in enumerate(args):
-        if isinstance(arg, (bytearray, memoryview)):
-            out.append(bytes(arg))
-        elif isinstance(arg, bool) or not isinstance(arg, (bytes, str, int, float)):
-            raise TypeError(
-                f"argument {index} of {_name(args)} is of type {type(arg).__name__}; "
-                "expected bytes, str, int, float, bytearray or memoryview"
-            )
-        else:
+        kind = type(arg)
+        if kind is bytes or kind is str or kind is int or kind is float:
             out.append(arg)
+            continue
+        try:
+            out.append(encode_key(arg))
+        except TypeError:
+            raise TypeError(
+                f"argument {index} of {_name(args)} is of type {kind.__name__}; "
+                "expected bytes, str, int, float, bytearray or memoryview"
+            ) from None
     return tuple(out)
 
 
