@@ -467,6 +467,23 @@ def cleanup(startup: list[tuple[str, int]], keys: list[str]) -> None:
         bare.close()
 
 
+def checkout_version() -> str:
+    """``<commit>`` of this checkout, ``+dirty`` when rediscluster_lite/ has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "rediscluster_lite"], capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+dirty" if dirty else "")
+
+
 def server_version(startup: list[tuple[str, int]]) -> str:
     try:
         conn = BareCluster._connect(startup[0])
@@ -537,7 +554,7 @@ def print_table(summary: dict[str, dict[str, dict[str, Any]]], skipped: dict[str
             )
         for name, why in skipped.get(w, {}).items():
             print(f"{w:9} {name:9} {'skipped: ' + why:>10}", file=file)
-        print(f"{'':9} ({UNITS[w]})", file=file)
+        print(f"{'':9} {'':9} ({UNITS[w]})", file=file)
 
 
 # --- profile ---------------------------------------------------------------------------------------
@@ -693,7 +710,7 @@ def run_benchmark(
         "implementation": platform.python_implementation(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
         "loadavg_start": os.getloadavg(),
-        "rediscluster_lite": rediscluster_lite.__version__,
+        "rediscluster_lite": f"{rediscluster_lite.__version__} ({checkout_version()})",
         "redis_py": redispy_info,
         "hiredis": hiredis.__version__,
         "redis_server": server_version(startup),
