@@ -762,6 +762,7 @@ class LocalCluster:
             self._write_state()
             self._form(deadline)
             self._write_state()
+            self._snapshot()
         except BaseException:
             self.close()
             raise
@@ -976,8 +977,16 @@ class LocalCluster:
                 self._call(n, "CLUSTER", "ADDSLOTSRANGE", lo, hi)
             else:
                 self._call(n, "CLUSTER", "ADDSLOTS", *range(lo, hi + 1))
-        for n in nodes[1:]:
-            self._call(nodes[0], "CLUSTER", "MEET", n.host, n.port)
+        # Gossip paces itself by the node timeout: form with a short one, then restore the configured one
+        # (the config files hold the configured value, so restarts use it).
+        fast = min(self.node_timeout_ms, 1000)
+        if fast != self.node_timeout_ms:
+            for n in nodes:
+                self._call(n, "CONFIG", "SET", "cluster-node-timeout", fast)
+        # Every pair meets directly (one direction suffices) instead of waiting for gossip to spread them.
+        for i, a in enumerate(nodes):
+            for b in nodes[i + 1 :]:
+                self._call(a, "CLUSTER", "MEET", b.host, b.port)
         self._wait(deadline, self._handshake_problem, "nodes did not all meet")
         for n in nodes[m:]:
             self._call(n, "CLUSTER", "REPLICATE", masters[n.shard].node_id)
@@ -989,6 +998,9 @@ class LocalCluster:
             for n in masters:
                 self._call(n, "FLUSHALL")
         self._wait(deadline, lambda: self._stability_problem(expect_replicas=True), "cluster did not converge")
+        if fast != self.node_timeout_ms:
+            for n in nodes:
+                self._call(n, "CONFIG", "SET", "cluster-node-timeout", self.node_timeout_ms)
 
     def _link_problem(self) -> str | None:
         for n in self.nodes[self.n_masters :]:
@@ -1119,6 +1131,8 @@ class LocalCluster:
                 continue
             if e.role == "master" and e.slots:
                 self._known_slots[e.node_id] = e.slots
+            elif e.role == "replica":
+                self._known_slots.pop(e.node_id, None)
             self._known_master[e.node_id] = e.master_id if e.role == "replica" else None
 
     def _snapshot(self) -> None:
