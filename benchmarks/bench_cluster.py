@@ -626,13 +626,13 @@ def _profile_cprofile(work: Workload, op: Callable[..., Any], top: int) -> None:
     total = sum(e[2] for e in entries.values())
     n = work.count
     print(f"cProfile, {n} GETs, {total / n * 1e6:.1f} us/GET under the profiler (cProfile inflates Python calls)")
-    print(f"{'self %':>6} {'self us/GET':>11} {'calls/GET':>9} {'cum %':>6}  function")
     rows = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)
     io = sum(e[2] for k, e in entries.items() if k[0] == "~" and any(m in k[2] for m in _IO_METHODS))
     print(
         f"in socket calls ({', '.join(_IO_METHODS)}): {io / total * 100:.1f}% ({io / n * 1e6:.1f} us/GET); "
         f"everything else: {(total - io) / total * 100:.1f}% ({(total - io) / n * 1e6:.1f} us/GET)"
     )
+    print(f"{'self %':>6} {'self us/GET':>11} {'calls/GET':>9} {'cum %':>6}  function")
     for key, (_cc, nc, tt, ct, _callers) in rows[:top]:
         print(f"{tt / total * 100:6.1f} {tt / n * 1e6:11.2f} {nc / n:9.2f} {ct / total * 100:6.1f}  {_func_name(key)}")
     print()
