@@ -13,9 +13,10 @@ Rules (the Redis Cluster specification's, plus our safety rules):
 5. The connection failed: if nothing can have reached the server (connect failed), or the command is safe
    to repeat (read-only), mark the node down, try the next candidate or refresh and back off, within
    ``max_retries``. Otherwise raise :class:`MaybeAppliedError`: never send a write twice.
-6. A read timeout is final for that node: a frozen node must cost the caller about one timeout, not
+6. No free pooled connection (``PoolTimeout``): raised at once; nothing was sent.
+7. A read timeout is final for that node: a frozen node must cost the caller about one timeout, not
    several; a read moves on to the next candidate if its mode offers one.
-7. Any other error reply is the caller's: raise it as :class:`ResponseError`.
+8. Any other error reply is the caller's: raise it as :class:`ResponseError`.
 
 ``route`` is a generator that yields effects for the I/O shell to carry out and receives their outcome:
 
@@ -36,6 +37,7 @@ from .errors import (
     ClusterDownError,
     ConnectError,
     MaybeAppliedError,
+    PoolTimeout,
     ProtocolError,
     ReadTimeout,
     ResponseError,
@@ -199,6 +201,8 @@ def route(
                 continue
             raise outcome
 
+        if isinstance(outcome, PoolTimeout):
+            raise outcome  # local congestion, nothing was sent: not the node's fault, not worth a retry
         # A transport failure: ConnectError, WriteError, ReadError, a timeout, or a protocol error.
         history.append((type(outcome).__name__, node.name, str(outcome)))
         state.mark_down(node)
