@@ -130,6 +130,27 @@ def _after_keyword(keyword: str, start: int, lastkey: int, step: int, limit: int
     return positions
 
 
+def _migrate(argv: Sequence[Any]) -> list:
+    """``MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw] [KEYS k...]``.
+
+    With ``KEYS``, argument 3 is the empty string, not a key (as Redis' own ``migrateGetKeys``).
+    """
+    n = len(argv)
+    i = 6
+    while i < n:
+        word = argv[i]
+        word = word.lower() if isinstance(word, (bytes, str)) else b""
+        if word in (b"auth2", "auth2"):
+            i += 3
+        elif word in (b"auth", "auth"):
+            i += 2
+        elif word in (b"keys", "keys"):
+            return list(range(i + 1, n))
+        else:
+            i += 1
+    return [3] if n > 3 else []
+
+
 def _range(argv: Sequence[Any], begin: int, lastkey: int, step: int, limit: int) -> list:
     n = len(argv)
     step = max(step, 1)
@@ -146,6 +167,8 @@ def _from_key_specs(specs: list[dict]) -> Extractor | None:
     """Compile Redis 7 key specs into one extractor, or ``None`` if any part is 'unknown'."""
     parts: list[Extractor] = []
     for spec in specs:
+        if "incomplete" in {str(f).lower() for f in spec.get("flags", ())}:
+            return None  # the spec may include non-keys (MIGRATE's "" with KEYS): the built-in rule knows
         begin = spec.get("begin_search", {})
         find = spec.get("find_keys", {})
         btype, bspec = begin.get("type"), begin.get("spec", {})
@@ -189,14 +212,31 @@ def _text(value: Any) -> Any:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
+# The key-spec fields whose values are maps; every other list value (``flags``) stays a list.
+_MAP_FIELDS = frozenset(("begin_search", "find_keys", "spec"))
+
+
 def _as_map(value: Any) -> dict:
-    """RESP2 flattens maps into ``[k1, v1, k2, v2]``; RESP3 gives dicts. Normalise, recursively."""
-    if isinstance(value, dict):
-        return {_text(k): _as_map(v) if isinstance(v, (list, dict)) else _text(v) for k, v in value.items()}
+    """RESP2 flattens maps into ``[k1, v1, k2, v2]``; RESP3 gives dicts. Normalise, recursively.
+
+    Only the known map-valued fields are converted: a flags list such as ``[RW, access]`` has an even
+    length and text at every other position too, and must stay a list.
+    """
     if isinstance(value, list) and len(value) % 2 == 0 and all(isinstance(k, (bytes, str)) for k in value[::2]):
         it = iter(value)
-        return _as_map(dict(zip(it, it)))
-    return {}
+        value = dict(zip(it, it))
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for k, v in value.items():
+        k = _text(k)
+        if k in _MAP_FIELDS:
+            out[k] = _as_map(v)
+        elif isinstance(v, list):
+            out[k] = [_text(x) for x in v]
+        else:
+            out[k] = _text(v)
+    return out
 
 
 def _spec_from_entry(entry: Sequence[Any]) -> CommandSpec:
@@ -279,20 +319,22 @@ def _builtin() -> dict[str, CommandSpec]:
         "hstrlen hrandfield hscan lrange llen lindex lpos scard smembers sismember smismember srandmember "
         "sscan zcard zscore zmscore zrange zrangebyscore zrevrange zrevrangebyscore zrank zrevrank zcount "
         "zlexcount zrangebylex zrevrangebylex zrandmember zscan xlen xrange xrevrange bitcount bitpos "
-        "pfcount dump expiretime pexpiretime object geopos geodist geohash geosearch substr",
+        "dump expiretime pexpiretime geopos geodist geohash geosearch substr",
         True,
         one,
     )
+    add("object xinfo", True, _legacy(2, 2, 1))  # OBJECT ENCODING key, XINFO STREAM key
+    add("xgroup", False, _legacy(2, 2, 1))  # XGROUP CREATE key group id
     add(
         "set setnx setex psetex getset getdel getex append incr incrby incrbyfloat decr decrby setrange "
         "setbit expire pexpire expireat pexpireat persist hset hsetnx hmset hdel hincrby hincrbyfloat "
         "lpush rpush lpushx rpushx lpop rpop lset lrem ltrim linsert sadd srem spop zadd zrem zincrby "
-        "zpopmin zpopmax zremrangebyscore zremrangebyrank zremrangebylex xadd xdel xtrim xack xgroup "
+        "zpopmin zpopmax zremrangebyscore zremrangebyrank zremrangebylex xadd xdel xtrim xack "
         "xclaim xautoclaim pfadd restore geoadd bitfield",
         False,
         one,
     )
-    add("mget exists touch", True, _legacy(1, -1, 1))
+    add("mget exists touch pfcount", True, _legacy(1, -1, 1))
     add("del unlink pfmerge sdiffstore sinterstore sunionstore", False, _legacy(1, -1, 1))
     add("sdiff sinter sunion", True, _legacy(1, -1, 1))
     add("mset msetnx", False, _legacy(1, -1, 2))
@@ -306,8 +348,10 @@ def _builtin() -> dict[str, CommandSpec]:
     add("xreadgroup", False, _after_keyword("streams", 4, -1, 1, 2))
     add("sort", False, lambda a: [1, *_after_keyword("store", 2, 0, 1, 0)(a)])
     add("sort_ro", True, one)
+    add("migrate", False, _migrate)
+    add("dbsize keys scan randomkey", True, _no_keys)  # the server flags these readonly too
     add(
-        "ping echo info time dbsize flushall flushdb keys scan randomkey config cluster command "
+        "ping echo info time flushall flushdb config cluster command "
         "client publish script function readonly readwrite asking lastsave memory slowlog latency",
         False,
         _no_keys,
