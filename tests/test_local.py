@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import ssl
@@ -384,8 +385,9 @@ def test_an_interrupted_or_killed_test_run_leaves_no_servers():
         subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         for _ in sigs
     ]
+    infos: list[dict] = []
     try:
-        infos = [json.loads(p.stdout.readline()) for p in children]  # type: ignore[union-attr]
+        infos += [json.loads(p.stdout.readline()) for p in children]  # type: ignore[union-attr]
         for p, sig, info in zip(children, sigs, infos, strict=True):
             assert all(running(pid) for pid in info["pids"])
             p.send_signal(sig)
@@ -399,6 +401,8 @@ def test_an_interrupted_or_killed_test_run_leaves_no_servers():
         for p in children:
             p.kill()
             p.wait()
+        for info in infos:
+            shutil.rmtree(info["dir"], ignore_errors=True)  # SIGKILL leaves no chance to remove it
 
 
 # ------------------------------------------------------------------ password and TLS
