@@ -208,6 +208,7 @@ def test_fresh_cluster_roles_slots_and_sync(redis_cluster):
     c.command(r, "READONLY")
     assert c.command(r, "GET", key) == "v1"
     assert c.command(m, "GET", key, decode=False) == b"v1"
+    c.command(m, "DEL", key)  # the cluster is shared: leave no keys behind
 
 
 def test_command_errors_and_lookups(redis_cluster):
