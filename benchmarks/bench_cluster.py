@@ -293,6 +293,17 @@ def _pipeline_via(client: Any) -> Callable[[Batch], list[Any]]:
     return run
 
 
+def _takes_a_list(fn: Callable[..., Any]) -> bool:
+    """``mget(keys, *args)`` (redis-py's shape) rather than ``mget(*keys)``."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    return not params or params[0].kind is not inspect.Parameter.VAR_POSITIONAL
+
+
 def lite_candidate(startup: Sequence[tuple[str, int]]) -> Candidate:
     client = ClusterClient(startup)
     c = Candidate("lite", client.close)
@@ -304,7 +315,7 @@ def lite_candidate(startup: Sequence[tuple[str, int]]) -> Candidate:
         c.missing["pipeline"] = "ClusterClient has no pipeline() yet"
     mget = getattr(client, "mget", None) or getattr(client, "mget_nonatomic", None)
     if mget is not None:
-        c.ops["mget"] = mget
+        c.ops["mget"] = mget if _takes_a_list(mget) else (lambda keys: mget(*keys))
     else:
         c.missing["mget"] = "ClusterClient has no mget() yet"
     return c
