@@ -1,0 +1,516 @@
+"""The real client against scripted fake nodes: redirects end to end, and servers that misbehave (cut
+replies, garbage, huge lengths, silence, trickling, bad encodings, refused AUTH). Every failure must be a
+library error, arrive in bounded time and memory, and never leave a connection whose next reply belongs
+to someone else."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+from fakenode import (
+    OK,
+    Close,
+    Cut,
+    Delayed,
+    FakeNode,
+    Flood,
+    Silent,
+    Trickle,
+    ask,
+    bulk,
+    error,
+    moved,
+    slots_reply,
+)
+
+from rediscluster_lite import ClusterClient, key_slot
+from rediscluster_lite.errors import (
+    ConnectionError,
+    CrossSlotError,
+    MaybeAppliedError,
+    ProtocolError,
+    ReadError,
+    ReadTimeout,
+    RedisClusterError,
+    ResponseError,
+)
+from rediscluster_lite.slotmap import Node
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+TIMEOUT = 0.3  # socket_timeout for these tests
+BOUND = 1.5  # "bounded time": a few timeouts at most, never a hang
+
+KEY = "user:{42}"
+SLOT = key_slot(KEY)
+assert 0 < SLOT < 16383
+
+
+@pytest.fixture
+def nodes():
+    """``nodes(n)`` -> n fresh fake nodes, closed after the test."""
+    made: list[FakeNode] = []
+
+    def make(count: int = 1) -> list[FakeNode]:
+        new = [FakeNode(name=chr(ord("A") + len(made) + i)) for i in range(count)]
+        made.extend(new)
+        return new
+
+    yield make
+    for node in made:
+        node.close()
+
+
+@pytest.fixture
+def clients():
+    made: list[ClusterClient] = []
+
+    def make(*fakes: FakeNode, **kwargs) -> ClusterClient:
+        options = dict(socket_timeout=TIMEOUT, connect_timeout=TIMEOUT, refresh_interval=None)
+        options.update(kwargs)
+        client = ClusterClient([f.address for f in fakes], **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def one_node_cluster(nodes, clients, **kwargs) -> tuple[FakeNode, ClusterClient]:
+    (a,) = nodes(1)
+    a.serve_slots([(0, 16383, a)])
+    client = clients(a, **kwargs)
+    a.clear()
+    return a, client
+
+
+def as_node(fake: FakeNode) -> Node:
+    return Node(fake.host, fake.port)
+
+
+def conn_ids(fake: FakeNode, name: str) -> list[int]:
+    want = name.upper().encode()
+    return [cid for cid, argv in fake.received if argv[0].upper() == want]
+
+
+# --- redirects, end to end ------------------------------------------------------------------------------
+
+
+def test_moved_then_success_end_to_end(nodes, clients):
+    a, b = nodes(2)
+    truth = {"slots": [(0, 16383, a)]}
+    for fake in (a, b):
+        fake.on("CLUSTER SLOTS", lambda argv, node: slots_reply(truth["slots"]))
+    client = clients(a)
+    assert client.node_for(KEY) == as_node(a)
+
+    # the slot moves to b; a answers MOVED, as a real node does
+    truth["slots"] = [(0, SLOT - 1, a), (SLOT, SLOT, b), (SLOT + 1, 16383, a)]
+    a.on("GET", moved(SLOT, b))
+    b.on("GET", bulk("from-b"))
+    assert client.get(KEY) == b"from-b"
+    assert b.commands("GET") == [[b"GET", KEY.encode()]]
+    assert client.node_for(KEY) == as_node(b)
+
+    assert client.get(KEY) == b"from-b"
+    assert len(a.commands("GET")) == 1  # the second GET went straight to b
+    assert len(b.commands("GET")) == 2
+
+
+def test_ask_sends_asking_then_the_command_on_the_same_connection(nodes, clients):
+    a, b = nodes(2)
+    a.serve_slots([(0, 16383, a)])
+    b.serve_slots([(0, 16383, a)])
+    client = clients(a)
+    a.on("GET", [ask(SLOT, b), bulk("from-a")])
+    b.on("ASKING", OK)
+    b.on("GET", bulk("from-b"))
+
+    assert client.get(KEY) == b"from-b"
+    assert [argv for _, argv in b.received] == [[b"ASKING"], [b"GET", KEY.encode()]]
+    (asking_conn,), (get_conn,) = conn_ids(b, "ASKING"), conn_ids(b, "GET")
+    assert asking_conn == get_conn
+    # the map is untouched: the next GET for the key goes to a again, without ASKING
+    assert client.node_for(KEY) == as_node(a)
+    assert client.get(KEY) == b"from-a"
+    assert len(a.commands("GET")) == 2
+    assert len(b.commands("ASKING")) == 1
+
+
+def test_ask_target_refusing_asking_raises_its_error(nodes, clients):
+    a, b = nodes(2)
+    a.serve_slots([(0, 16383, a)])
+    client = clients(a)
+    a.on("GET", ask(SLOT, b))
+    b.on("ASKING", error("ERR ASKING refused"))
+    b.on("GET", bulk("from-b"))
+    with pytest.raises(ResponseError) as info:
+        client.get(KEY)
+    assert info.value.code == "ERR"
+
+
+# --- replies cut mid-way, frozen nodes ---------------------------------------------------------------------
+
+
+def test_reply_cut_midway_for_a_write_raises_maybe_applied_in_bounded_time(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("SET", [Cut(b"+O")])
+    a.on("GET", bulk("mine"))
+    start = time.monotonic()
+    with pytest.raises(MaybeAppliedError) as info:
+        client.set(KEY, "v")
+    assert time.monotonic() - start < BOUND
+    assert isinstance(info.value, ReadError) and isinstance(info.value, ConnectionError)
+    assert len(a.commands("SET")) == 1  # never resent
+    # the next command gets its own reply, on another connection
+    assert client.get(KEY) == b"mine"
+    assert conn_ids(a, "GET")[0] != conn_ids(a, "SET")[0]
+
+
+def test_reply_cut_midway_for_a_read_is_resent_on_a_new_connection(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [Cut(b"$5\r\nhel"), bulk("hello")])
+    assert client.get(KEY) == b"hello"
+    first, second = conn_ids(a, "GET")
+    assert first != second
+
+
+def test_connection_closed_without_reply_for_a_read_is_resent(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [Close(), bulk("hello")])
+    assert client.get(KEY) == b"hello"
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        Delayed(b"", 0.45, bulk("stale")),  # frozen, then the whole reply
+        Delayed(b"$5\r\nst", 0.45, b"ale\r\n"),  # half a reply, frozen, then the rest
+    ],
+    ids=["frozen-then-whole-reply", "half-reply-frozen-then-rest"],
+)
+def test_timed_out_connection_is_never_reused(nodes, clients, late):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [late, bulk("fresh")])
+    start = time.monotonic()
+    with pytest.raises(ReadTimeout):
+        client.get(KEY)
+    assert TIMEOUT * 0.8 < time.monotonic() - start < BOUND
+    time.sleep(0.3)  # the late bytes have now arrived on the old connection
+    assert client.get(KEY) == b"fresh"
+    first, second = conn_ids(a, "GET")
+    assert first != second
+
+
+def test_silent_server_raises_read_timeout_in_about_socket_timeout(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", Silent())
+    start = time.monotonic()
+    with pytest.raises(ReadTimeout) as info:
+        client.get(KEY)
+    elapsed = time.monotonic() - start
+    assert TIMEOUT * 0.8 < elapsed < TIMEOUT * 3
+    assert info.value.node == a.address
+    assert len(a.commands("GET")) == 1  # a frozen node costs one timeout, not several
+
+
+def test_silent_server_for_a_write_raises_maybe_applied_in_about_socket_timeout(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("SET", Silent())
+    start = time.monotonic()
+    with pytest.raises(MaybeAppliedError) as info:
+        client.set(KEY, "v")
+    assert TIMEOUT * 0.8 < time.monotonic() - start < TIMEOUT * 3
+    assert isinstance(info.value.__cause__, ReadTimeout)
+    assert len(a.commands("SET")) == 1
+
+
+def test_trickling_server_is_cut_off_in_bounded_time(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    # one byte every 50 ms: each recv succeeds well within socket_timeout, the reply never completes in time
+    a.on("GET", Trickle(bulk("x" * 2000), interval=0.05))
+    start = time.monotonic()
+    with pytest.raises(RedisClusterError) as info:
+        client.get(KEY)
+    assert time.monotonic() - start < TIMEOUT * 4
+    assert isinstance(info.value, (ReadTimeout, ProtocolError, ConnectionError))
+
+
+# --- garbage and over-limit replies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"@@@ not resp\r\n", b"HTTP/1.1 400 Bad Request\r\n\r\n", b":12abc\r\n", b"$-7\r\n", b"*-3\r\n"],
+    ids=["bad-type-byte", "http", "bad-integer", "negative-bulk", "negative-array"],
+)
+def test_garbage_reply_raises_library_protocol_error(nodes, clients, garbage):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [garbage, bulk("after")])
+    start = time.monotonic()
+    with pytest.raises(ProtocolError) as info:
+        client.get(KEY)
+    assert time.monotonic() - start < BOUND
+    assert type(info.value).__module__ == "rediscluster_lite.errors"
+    assert a.address in str(info.value)
+    assert client.get(KEY) == b"after"  # a fresh connection, its own reply
+
+
+def test_garbage_reply_to_a_write_is_a_library_error_that_may_have_applied(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("SET", b"@@@\r\n")
+    with pytest.raises(MaybeAppliedError) as info:
+        client.set(KEY, "v")
+    assert isinstance(info.value.__cause__, ProtocolError)
+
+
+def test_huge_array_length_is_a_library_error_not_memory_error(nodes, clients):
+    a, client = one_node_cluster(nodes, clients, max_reply_bytes=65536)
+    a.on("GET", [b"*4294967295\r\n", bulk("after")])
+    try:
+        client.get(KEY)
+    except RedisClusterError:
+        pass
+    except MemoryError as exc:
+        pytest.fail(f"a 14-byte reply header escaped as a raw MemoryError: {exc!r}")
+    else:
+        pytest.fail("a 4294967295-element array header was accepted")
+    assert client.get(KEY) == b"after"
+
+
+def test_huge_bulk_length_with_small_max_reply_bytes_raises_protocol_error(nodes, clients):
+    a, client = one_node_cluster(nodes, clients, max_reply_bytes=65536)
+    flood = Flood(b"$500000000\r\n", total=64 * 1024 * 1024)
+    a.on("GET", [flood, bulk("after")])
+    start = time.monotonic()
+    with pytest.raises(ProtocolError) as info:
+        client.get(KEY)
+    assert time.monotonic() - start < BOUND
+    assert "65536" in str(info.value)
+    assert client.get(KEY) == b"after"
+
+
+def test_declared_bulk_length_over_max_reply_bytes_fails_without_waiting_for_the_data(nodes, clients):
+    # The header alone says the reply is over the limit; the client need not wait a timeout to know.
+    a, client = one_node_cluster(nodes, clients, max_reply_bytes=65536, socket_timeout=1.0)
+    a.on("GET", Delayed(b"$10000000\r\nxxxx", 5.0, b""))
+    start = time.monotonic()
+    with pytest.raises(RedisClusterError) as info:
+        client.get(KEY)
+    elapsed = time.monotonic() - start
+    assert isinstance(info.value, ProtocolError), f"got {type(info.value).__name__} after {elapsed:.2f}s"
+    assert elapsed < 0.5
+
+
+CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from rediscluster_lite import ClusterClient
+    client = ClusterClient([sys.argv[1]], socket_timeout=0.5, connect_timeout=0.5, refresh_interval=None,
+                           max_reply_bytes=65536)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.monotonic()
+    try:
+        client.get("k")
+        error = None
+    except BaseException as exc:
+        error = type(exc).__name__
+    print(json.dumps({"error": error, "elapsed": time.monotonic() - start,
+                      "grew_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before}))
+    """
+)
+
+
+def run_child_client(fake: FakeNode) -> dict:
+    """Run one GET in a fresh interpreter (so its peak memory is its own) and report what happened."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, fake.address], capture_output=True, text=True, timeout=30, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_huge_bulk_flood_is_refused_in_bounded_memory(nodes):
+    (a,) = nodes(1)
+    a.serve_slots([(0, 16383, a)])
+    flood = Flood(b"$500000000\r\n", total=400 * 1024 * 1024)
+    a.on("GET", flood)
+    result = run_child_client(a)
+    assert result["error"] == "ProtocolError"
+    assert result["grew_kb"] < 32 * 1024, result  # well under the 400 MB on offer
+    assert flood.sent < 200 * 1024 * 1024
+
+
+def test_huge_aggregate_header_is_refused_in_bounded_memory(nodes):
+    # A 14-byte header must not make the client allocate for 20 million elements (160 MB) up front.
+    (a,) = nodes(1)
+    a.serve_slots([(0, 16383, a)])
+    a.on("GET", Delayed(b">20000000\r\n", 2.0, b""))
+    result = run_child_client(a)
+    assert result["grew_kb"] < 32 * 1024, result
+    assert result["error"] is not None
+
+
+# --- encodings ----------------------------------------------------------------------------------------------
+
+
+def test_non_utf8_reply_with_decode_responses_is_a_library_error(nodes, clients):
+    a, client = one_node_cluster(nodes, clients, decode_responses=True)
+    a.on("GET", [b"$2\r\n\xff\xfe\r\n", bulk("ok")])
+    with pytest.raises(RedisClusterError) as info:
+        client.get(KEY)
+    assert not isinstance(info.value, UnicodeDecodeError)
+    assert isinstance(info.value, ProtocolError)
+    assert client.get(KEY) == "ok"  # str, on a fresh connection
+
+
+def test_non_utf8_error_reply_with_decode_responses_is_a_library_error(nodes, clients):
+    a, client = one_node_cluster(nodes, clients, decode_responses=True)
+    a.on("GET", [b"-ERR bad \xff\xfe\r\n", bulk("ok")])
+    with pytest.raises(RedisClusterError) as info:
+        client.get(KEY)
+    assert not isinstance(info.value, UnicodeDecodeError)
+    assert client.get(KEY) == "ok"
+
+
+def test_binary_reply_without_decode_responses_is_bytes(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", b"$2\r\n\xff\xfe\r\n")
+    assert client.get(KEY) == b"\xff\xfe"
+
+
+# --- checks before any I/O -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.get(object()),
+        lambda c: c.get(None),
+        lambda c: c.set(KEY, object()),
+        lambda c: c.set(["list", "key"], "v"),
+        lambda c: c.delete(KEY, {"a": 1}),
+        lambda c: c.hset(KEY, "f", object()),
+    ],
+    ids=["get-object", "get-None", "set-object-value", "set-list-key", "delete-dict-key", "hset-object-value"],
+)
+def test_wrong_type_argument_raises_type_error_before_any_bytes_are_sent(nodes, clients, call):
+    a, client = one_node_cluster(nodes, clients)
+    connections = a.connections
+    with pytest.raises(TypeError):
+        call(client)
+    time.sleep(0.05)
+    assert a.received == []
+    assert a.connections == connections
+
+
+def test_wrong_type_key_in_execute_command_is_rejected_before_the_command_is_sent(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", bulk("v"))
+    client.execute_command("GET", KEY)  # warm the command table
+    a.clear()
+    with pytest.raises(TypeError):
+        client.execute_command("GET", object())
+    with pytest.raises(TypeError):
+        client.execute_command("SET", KEY, object())
+    time.sleep(0.05)
+    assert a.received == []
+
+
+@pytest.mark.parametrize("table", ["server", "fallback"])
+def test_cross_slot_mset_raises_cross_slot_error_naming_the_slots_before_sending(nodes, clients, table):
+    a, client = one_node_cluster(nodes, clients)
+    if table == "server":
+        a.on("COMMAND", (DATA / "command_redis7.resp").read_bytes())
+    else:
+        a.on("COMMAND", error("NOPERM this user has no permissions to run the 'command' command"))
+    a.on("MSET", OK)
+    with pytest.raises(CrossSlotError) as info:
+        client.execute_command("MSET", "a", "1", "b", "2")
+    slots = (key_slot("a"), key_slot("b"))
+    assert info.value.slots == slots
+    assert all(str(s) in str(info.value) for s in slots)
+    time.sleep(0.05)
+    assert a.commands("MSET") == []
+    assert client.execute_command("MSET", "{t}a", "1", "{t}b", "2") == b"OK"
+    assert a.commands("MSET") == [[b"MSET", b"{t}a", b"1", b"{t}b", b"2"]]
+
+
+def test_cross_slot_typed_multi_key_command_raises_before_any_io(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    with pytest.raises(CrossSlotError):
+        client.delete("a", "b")
+    with pytest.raises(CrossSlotError):
+        client.rename("a", "b")
+    time.sleep(0.05)
+    assert a.received == []
+
+
+# --- secrets -------------------------------------------------------------------------------------------------
+
+SECRET = "hunter2-Zq8x-secret"
+
+
+def full_text(exc: BaseException) -> str:
+    """Everything an error can show: message, repr, and the formatted chain of causes."""
+    return str(exc) + repr(exc) + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+WRONGPASS = error("WRONGPASS invalid username-password pair or user is disabled.")
+
+
+@pytest.mark.parametrize("username", [None, "app"])
+def test_refused_auth_at_startup_never_shows_the_password(nodes, username):
+    (a,) = nodes(1)
+    a.serve_slots([(0, 16383, a)])
+    a.on("AUTH", WRONGPASS)
+    with pytest.raises(RedisClusterError) as info:
+        ClusterClient([a.address], username=username, password=SECRET, socket_timeout=TIMEOUT,
+                      connect_timeout=TIMEOUT, refresh_interval=None)
+    sent = a.commands("AUTH")
+    assert sent and sent[0][-1] == SECRET.encode()  # the password did go to the server...
+    assert SECRET not in full_text(info.value)  # ...and nowhere else
+    assert "WRONGPASS" in str(info.value)
+
+
+def test_client_repr_never_shows_the_password(nodes, clients):
+    (a,) = nodes(1)
+    a.serve_slots([(0, 16383, a)])
+    a.on("AUTH", OK)
+    a.on("GET", bulk("v"))
+    client = clients(a, password=SECRET, username="app")
+    assert client.get(KEY) == b"v"
+    assert SECRET not in repr(client)
+    assert SECRET not in str(client)
+    url_client = ClusterClient.from_url(f"redis://app:{SECRET}@{a.address}", socket_timeout=TIMEOUT,
+                                        refresh_interval=None)
+    try:
+        assert SECRET not in repr(url_client)
+    finally:
+        url_client.close()
+
+
+def test_auth_refused_by_a_redirect_target_never_shows_the_password(nodes, clients):
+    a, b = nodes(2)
+    a.serve_slots([(0, 16383, a)])
+    a.on("AUTH", OK)
+    a.on("GET", moved(SLOT, b))
+    b.on("AUTH", WRONGPASS)
+    b.on("GET", bulk("never"))
+    client = clients(a, password=SECRET)
+    with pytest.raises(RedisClusterError) as info:
+        client.get(KEY)
+    assert b.commands("AUTH"), "the redirect target was never asked to authenticate"
+    assert b.commands("GET") == []
+    assert SECRET not in full_text(info.value)
