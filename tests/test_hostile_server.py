@@ -159,6 +159,55 @@ def test_ask_target_refusing_asking_raises_its_error(nodes, clients):
     assert info.value.code == "ERR"
 
 
+def test_write_to_a_dead_master_refreshes_and_goes_to_the_promoted_node(nodes, clients):
+    a, b = nodes(2)
+    truth = {"slots": [(0, 16383, a, [b])]}
+    for fake in (a, b):
+        fake.on("CLUSTER SLOTS", lambda argv, node: slots_reply(truth["slots"]))
+    client = clients(a, b)
+    truth["slots"] = [(0, 16383, b)]  # a dies, b is promoted
+    a.close()
+    b.on("SET", OK)
+    start = time.monotonic()
+    assert client.set(KEY, "v") is True
+    assert time.monotonic() - start < BOUND
+    assert b.commands("SET") == [[b"SET", KEY.encode(), b"v"]]
+    assert client.node_for(KEY) == as_node(b)
+
+
+def test_replica_read_sends_readonly_once_per_connection_and_writes_go_to_the_master(nodes, clients):
+    a, r = nodes(2)
+    for fake in (a, r):
+        fake.serve_slots([(0, 16383, a, [r])])
+    client = clients(a, read_from="replica_preferred")
+    r.on("READONLY", OK)
+    r.on("GET", bulk("from-replica"))
+    a.on("SET", OK)
+    a.clear()
+    assert client.get(KEY) == b"from-replica"
+    assert client.get(KEY) == b"from-replica"
+    assert [argv[0] for _, argv in r.received if argv[0] != b"CLUSTER"] == [b"READONLY", b"GET", b"GET"]
+    readonly_conn = conn_ids(r, "READONLY")[0]
+    assert conn_ids(r, "GET") == [readonly_conn, readonly_conn]
+    assert client.set(KEY, "v") is True
+    assert a.commands("SET") and not r.commands("SET")
+    assert a.commands("GET") == []
+
+
+def test_silent_replica_costs_one_timeout_then_the_read_goes_to_the_master(nodes, clients):
+    a, r = nodes(2)
+    for fake in (a, r):
+        fake.serve_slots([(0, 16383, a, [r])])
+    client = clients(a, read_from="replica_preferred")
+    r.on("READONLY", OK)
+    r.on("GET", Silent())
+    a.on("GET", bulk("from-master"))
+    start = time.monotonic()
+    assert client.get(KEY) == b"from-master"
+    assert TIMEOUT * 0.8 < time.monotonic() - start < TIMEOUT * 3
+    assert len(r.commands("GET")) == 1
+
+
 # --- replies cut mid-way, frozen nodes ---------------------------------------------------------------------
 
 
