@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -563,3 +565,28 @@ def test_auth_refused_by_a_redirect_target_never_shows_the_password(nodes, clien
     assert b.commands("AUTH"), "the redirect target was never asked to authenticate"
     assert b.commands("GET") == []
     assert SECRET not in full_text(info.value)
+
+
+# --- the fake node itself ------------------------------------------------------------------------------------
+
+
+def test_fake_node_records_commands_and_closes_cleanly():
+    before = threading.active_count()
+    fake = FakeNode()
+    fake.on("GET", [bulk("one"), Silent()])
+    with socket.create_connection((fake.host, fake.port), timeout=1) as sock:
+        sock.sendall(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n")
+        data = b""
+        while b"-ERR" not in data:
+            data += sock.recv(100)
+        # the first GET answered, the second one silent, PING unscripted
+        assert data.startswith(b"$3\r\none\r\n-ERR unknown command 'PING'")
+        assert fake.names() == ["GET", "GET", "PING"]
+        fake.close()
+        assert sock.recv(100) == b""  # closed by the fake
+    with pytest.raises(OSError):
+        socket.create_connection((fake.host, fake.port), timeout=0.5).close()
+    deadline = time.monotonic() + 2
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() <= before
