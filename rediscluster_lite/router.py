@@ -23,7 +23,8 @@ Rules (the Redis Cluster specification's, plus our safety rules):
 * ``(SEND, node, asking, replica_read)`` -> the reply (``ResponseError`` values included), or the
   transport exception instance;
 * ``(SLEEP, seconds)`` -> ``None``;
-* ``(REFRESH, reason)`` -> ``None`` (the shell refreshes the slot map, single-flight and rate-limited).
+* ``(REFRESH, reason)`` -> ``None`` (the shell refreshes the slot map, single-flight and rate-limited);
+* ``(SEND_BATCH, plan)`` (from :func:`route_batch` only) -> per node, the outcome of each command sent.
 
 It returns the final reply or raises. It never touches a socket, a clock or a thread.
 """
@@ -39,7 +40,7 @@ from .errors import (
     MaybeAppliedError,
     PoolTimeout,
     ProtocolError,
-    ReadTimeout,
+    RedisClusterError,
     ResponseError,
     SlotNotCoveredError,
     TimeoutError,
@@ -48,9 +49,21 @@ from .errors import (
 from .readfrom import ReadFrom, read_candidates
 from .slotmap import Node, Shard, SlotMap
 
-__all__ = ["SEND", "SLEEP", "REFRESH", "RoutingState", "RetryPolicy", "route", "direct_target", "parse_redirect"]
+__all__ = [
+    "SEND",
+    "SLEEP",
+    "REFRESH",
+    "SEND_BATCH",
+    "Attempt",
+    "route_batch",
+    "RoutingState",
+    "RetryPolicy",
+    "route",
+    "direct_target",
+    "parse_redirect",
+]
 
-SEND, SLEEP, REFRESH = 0, 1, 2
+SEND, SLEEP, REFRESH, SEND_BATCH = 0, 1, 2, 3
 
 Effect = tuple
 Route = Generator[Effect, Any, Any]
@@ -123,6 +136,123 @@ def direct_target(state: RoutingState, slot: int | None, readonly: bool) -> Node
     return None if shard is None else shard.master
 
 
+# Verdicts of Attempt.handle(): what one outcome means for one command.
+DONE, AGAIN, WAIT, FAIL = 0, 1, 2, 3
+
+
+class Attempt:
+    """One command's routing state across tries: where to send it next, and what each outcome means.
+
+    Shared by :func:`route` (one command) and :func:`route_batch` (pipelines), so every rule in the
+    module docstring is written once.
+    """
+
+    __slots__ = (
+        "slot",
+        "readonly",
+        "repeatable",
+        "queue",
+        "shard",
+        "asking",
+        "redirects",
+        "retries",
+        "history",
+        "refreshed_uncovered",
+    )
+
+    def __init__(self, slot: int | None, readonly: bool, repeatable: bool) -> None:
+        self.slot = slot
+        self.readonly = readonly
+        self.repeatable = repeatable
+        self.queue: list[Node] = []
+        self.shard: Shard | None = None
+        self.asking = False
+        self.redirects = self.retries = 0
+        self.history: list[tuple[str, str, str]] = []
+        self.refreshed_uncovered = False
+
+    def pick(self, state: RoutingState) -> tuple[Node, bool, bool] | None:
+        """``(node, asking, replica_read)`` for the next send, or ``None``: refresh the map first."""
+        if not self.queue:
+            self.asking = False
+            try:
+                self.shard, self.queue = _targets(state, self.slot, self.readonly)
+            except LookupError:
+                if self.refreshed_uncovered:
+                    raise SlotNotCoveredError(
+                        f"no node serves slot {self.slot} (the cluster may be resharding or down)", self.slot
+                    ) from None
+                self.refreshed_uncovered = True
+                return None
+            if not self.queue:
+                raise ClusterDownError(
+                    f"slot {self.slot}: read mode {state.read_from.value!r} found no node to read from "
+                    "(the shard has no replicas)"
+                )
+        node = self.queue.pop(0)
+        asking = self.asking
+        return node, asking, not asking and self.shard is not None and node != self.shard.master
+
+    def handle(self, state: RoutingState, policy: RetryPolicy, node: Node, outcome: Any) -> tuple[int, Any]:
+        """Judge one outcome: ``(DONE, reply)``, ``(AGAIN, None)``, ``(WAIT, (delay, refresh))``, ``(FAIL, exc)``."""
+        if not isinstance(outcome, BaseException):
+            return DONE, outcome
+        history = self.history
+        if isinstance(outcome, ResponseError):
+            code = outcome.code
+            if code == "MOVED" or code == "ASK":
+                self.redirects += 1
+                new_slot, target = parse_redirect(outcome.message)
+                history.append((code, node.name, target.name))
+                if self.redirects > policy.max_redirects:
+                    return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
+                if code == "MOVED":
+                    state.apply_moved(new_slot, target)
+                    self.queue = []
+                else:
+                    self.queue = [target]
+                    self.asking = True
+                return AGAIN, None
+            if code == "TRYAGAIN" or code == "CLUSTERDOWN":
+                self.retries += 1
+                history.append((code, node.name, outcome.message))
+                if self.retries > policy.max_retries:
+                    if code == "CLUSTERDOWN":
+                        return FAIL, ClusterDownError(
+                            f"{outcome.message} (from {node.name}, after {self.retries - 1} retries)"
+                        )
+                    return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
+                if code == "CLUSTERDOWN":
+                    self.queue = []
+                    return WAIT, (policy.backoff(self.retries), True)
+                self.queue = [node]  # same node; ``asking`` is kept for a key being imported
+                return WAIT, (policy.backoff(self.retries), False)
+            return FAIL, outcome
+
+        if isinstance(outcome, PoolTimeout):
+            return FAIL, outcome  # local congestion, nothing was sent: not the node's fault
+        # A transport failure: ConnectError, WriteError, ReadError, a timeout, or a protocol error.
+        history.append((type(outcome).__name__, node.name, str(outcome)))
+        state.mark_down(node)
+        nothing_sent = isinstance(outcome, ConnectError)
+        if not nothing_sent and not self.repeatable:
+            error = MaybeAppliedError(
+                f"the connection to {node.name} failed after the command was sent ({outcome}); "
+                "it may have been applied, so it was not sent again",
+                node.name,
+            )
+            error.__cause__ = outcome
+            return FAIL, error
+        if isinstance(outcome, (TimeoutError, ProtocolError)) and not nothing_sent:
+            return (AGAIN, None) if self.queue else (FAIL, outcome)
+        if self.queue:
+            return AGAIN, None  # a read with another candidate: try it now
+        self.retries += 1
+        if self.retries > policy.max_retries:
+            return FAIL, outcome
+        return WAIT, (policy.backoff(self.retries), True)
+
+
 def route(
     state: RoutingState,
     policy: RetryPolicy,
@@ -136,96 +266,104 @@ def route(
     ``first`` is ``(node, outcome)`` of an attempt the shell already made (see :func:`direct_target`);
     it stands for the first ``SEND`` when the router would have chosen the same node.
     """
-    history: list[tuple[str, str, str]] = []
-    redirects = retries = 0
-    refreshed_uncovered = False
-    queue: list[Node] = []
-    shard: Shard | None = None
-    asking = False
+    attempt = Attempt(slot, readonly, repeatable)
     while True:
-        if not queue:
-            asking = False
-            try:
-                shard, queue = _targets(state, slot, readonly)
-            except LookupError:
-                if refreshed_uncovered:
-                    raise SlotNotCoveredError(
-                        f"no node serves slot {slot} (the cluster may be resharding or down)", slot
-                    ) from None
-                refreshed_uncovered = True
-                yield (REFRESH, f"slot {slot} uncovered")
-                continue
-            if not queue:
-                raise ClusterDownError(
-                    f"slot {slot}: read mode {state.read_from.value!r} found no node to read from "
-                    "(the shard has no replicas)"
-                )
-        node = queue.pop(0)
+        target = attempt.pick(state)
+        if target is None:
+            yield (REFRESH, f"slot {slot} uncovered")
+            continue
+        node, asking, replica_read = target
         if first is not None and first[0] == node:
             outcome = first[1]
         else:
-            outcome = yield (SEND, node, asking, not asking and shard is not None and node != shard.master)
+            outcome = yield (SEND, node, asking, replica_read)
         first = None
+        verdict, payload = attempt.handle(state, policy, node, outcome)
+        if verdict == DONE:
+            return payload
+        if verdict == FAIL:
+            raise payload
+        if verdict == WAIT:
+            delay, refresh = payload
+            yield (SLEEP, delay)
+            if refresh:
+                yield (REFRESH, f"{node.name}: {type(outcome).__name__}")
 
-        if not isinstance(outcome, BaseException):
-            return outcome
 
-        if isinstance(outcome, ResponseError):
-            code = outcome.code
-            if code == "MOVED" or code == "ASK":
-                redirects += 1
-                new_slot, target = parse_redirect(outcome.message)
-                history.append((code, node.name, target.name))
-                if redirects > policy.max_redirects:
-                    raise TooManyRedirects(_budget_message(slot, history), tuple(history))
-                if code == "MOVED":
-                    state.apply_moved(new_slot, target)
-                    queue = []
+def route_batch(state: RoutingState, policy: RetryPolicy, commands: list[tuple[int | None, bool, bool]]) -> Route:
+    """Drive many commands at once (a pipeline): each follows the same rules as :func:`route`.
+
+    ``commands`` are ``(slot, readonly, repeatable)``. Yields ``(SEND_BATCH, plan)`` where ``plan`` maps
+    each node to ``[(index, asking, replica_read), ...]`` in send order, and receives for each node the
+    list of outcomes in the same order (a reply, or the transport error for commands whose reply never
+    came). Only the commands that were redirected or failed are sent again. Returns the list of results,
+    an exception instance in place of each command that failed.
+    """
+    n = len(commands)
+    results: list[Any] = [None] * n
+    attempts: dict[int, Attempt] = {}
+    slots = state.slot_map.slots
+    primary_reads = state.read_from is ReadFrom.PRIMARY
+    plan: dict[Node, list] = {}
+    # First round, the common case inline: each keyed command to its slot's master.
+    for i, (slot, readonly, repeatable) in enumerate(commands):
+        shard = slots[slot] if slot is not None and (primary_reads or not readonly) else None
+        if shard is not None:
+            items = plan.get(shard.master)
+            if items is None:
+                items = plan[shard.master] = []
+            items.append((i, False, False))
+        else:
+            attempts[i] = Attempt(slot, readonly, repeatable)
+    pending = list(attempts)
+    while True:
+        waiting = []  # commands whose slot is uncovered: placed again after a refresh
+        for i in pending:
+            attempt = attempts[i]
+            try:
+                target = attempt.pick(state)
+            except RedisClusterError as exc:
+                results[i] = exc
+                continue
+            if target is None:
+                waiting.append(i)
+                continue
+            node, asking, replica_read = target
+            plan.setdefault(node, []).append((i, asking, replica_read))
+        if not plan:
+            if waiting:
+                yield (REFRESH, "uncovered slots in a batch")
+                pending = waiting
+                continue
+            return results
+        outcomes = yield (SEND_BATCH, plan)
+        pending = waiting
+        refresh = bool(waiting)
+        delay = 0.0
+        for node, items in plan.items():
+            for (i, _, _), outcome in zip(items, outcomes[node]):
+                if not isinstance(outcome, BaseException):
+                    results[i] = outcome
+                    continue
+                attempt = attempts.get(i)
+                if attempt is None:
+                    slot, readonly, repeatable = commands[i]
+                    attempt = attempts[i] = Attempt(slot, readonly, repeatable)
+                verdict, payload = attempt.handle(state, policy, node, outcome)
+                if verdict == DONE or verdict == FAIL:
+                    results[i] = payload
                 else:
-                    queue = [target]
-                    asking = True
-                continue
-            if code == "TRYAGAIN" or code == "CLUSTERDOWN":
-                retries += 1
-                history.append((code, node.name, outcome.message))
-                if retries > policy.max_retries:
-                    if code == "CLUSTERDOWN":
-                        raise ClusterDownError(f"{outcome.message} (from {node.name}, after {retries - 1} retries)")
-                    raise TooManyRedirects(_budget_message(slot, history), tuple(history))
-                yield (SLEEP, policy.backoff(retries))
-                if code == "CLUSTERDOWN":
-                    yield (REFRESH, outcome.message)
-                    queue = []
-                else:
-                    queue = [node]  # same node; ``asking`` is kept for a key being imported
-                continue
-            raise outcome
-
-        if isinstance(outcome, PoolTimeout):
-            raise outcome  # local congestion, nothing was sent: not the node's fault, not worth a retry
-        # A transport failure: ConnectError, WriteError, ReadError, a timeout, or a protocol error.
-        history.append((type(outcome).__name__, node.name, str(outcome)))
-        state.mark_down(node)
-        nothing_sent = isinstance(outcome, ConnectError)
-        if not nothing_sent and not repeatable:
-            raise MaybeAppliedError(
-                f"the connection to {node.name} failed after the command was sent ({outcome}); "
-                "it may have been applied, so it was not sent again",
-                node.name,
-            ) from outcome
-        if isinstance(outcome, (ReadTimeout, ProtocolError)) or (
-            isinstance(outcome, TimeoutError) and not nothing_sent
-        ):
-            if queue:
-                continue
-            raise outcome
-        if queue:
-            continue  # a read with another candidate: try it now
-        retries += 1
-        if retries > policy.max_retries:
-            raise outcome
-        yield (REFRESH, f"{node.name}: {type(outcome).__name__}")
-        yield (SLEEP, policy.backoff(retries))
+                    pending.append(i)
+                    if verdict == WAIT:
+                        delay = max(delay, payload[0])
+                        refresh = refresh or payload[1]
+        plan = {}
+        if not pending:
+            return results
+        if delay:
+            yield (SLEEP, delay)
+        if refresh:
+            yield (REFRESH, "batch retry")
 
 
 def _budget_message(slot: int | None, history: list[tuple[str, str, str]]) -> str:

@@ -6,6 +6,7 @@ so nobody can read a reply meant for someone else.
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl as _ssl
@@ -56,6 +57,7 @@ class ConnectionSettings:
         "connect_timeout",
         "socket_timeout",
         "max_reply_bytes",
+        "huge_count",
         "encoding",
     )
 
@@ -76,6 +78,10 @@ class ConnectionSettings:
         self.connect_timeout = connect_timeout
         self.socket_timeout = socket_timeout
         self.max_reply_bytes = max_reply_bytes
+        # A RESP header (aggregate count or bulk length) with as many digits as the largest size that
+        # max_reply_bytes could hold (3 bytes an element at least): rare enough to check precisely.
+        digits = len(str(max(max_reply_bytes // 3, 1)))
+        self.huge_count = re.compile(rb"([*%%~>|$!=])([0-9]{%d,})\r\n" % digits)
         self.encoding = encoding
 
     def auth_command(self) -> bytes | None:
@@ -235,7 +241,9 @@ class Connection:
             raise ReadError(f"connection to {self.node.name} is closed", self.node.name)
         reader, buf, name = self.reader, self._buf, self.node.name
         limit = self.settings.max_reply_bytes
+        huge_count = self.settings.huge_count
         total = 0
+        tail = b""
         deadline = None
         timeout = self.settings.socket_timeout
         while True:
@@ -250,9 +258,22 @@ class Connection:
             total += n
             if total > limit:
                 raise ProtocolError(f"reply from {name} exceeds max_reply_bytes ({limit})")
+            # hiredis allocates a list for an array header before any element arrives: a 14-byte
+            # "*4294967295" would cost 32 GiB. Refuse sizes that max_reply_bytes could never hold, and
+            # bulk lengths over it, as soon as their header is seen.
+            huge = huge_count.search(buf, 0, n) or (tail and huge_count.search(tail + bytes(buf[:24])))
+            if huge:
+                size = int(huge.group(2)) * (1 if huge.group(1) in b"$!=" else 3)
+                if size > limit:
+                    raise ProtocolError(
+                        f"{name} announced a reply over max_reply_bytes ({limit}): {huge.group(0)[:-2]!r}"
+                    )
+            tail = bytes(buf[max(0, n - 24) : n])
             reader.feed(buf, 0, n)
             try:
                 reply = reader.gets()
+            except MemoryError as exc:
+                raise ProtocolError(f"reply from {name} announced more elements than memory holds") from exc
             except ReaderProtocolError as exc:
                 raise ProtocolError(f"invalid reply from {name}: {exc}") from exc
             except UnicodeDecodeError as exc:
