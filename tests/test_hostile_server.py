@@ -35,6 +35,7 @@ from fakenode import (
 
 from rediscluster_lite import ClusterClient, key_slot
 from rediscluster_lite.errors import (
+    ClusterDownError,
     ConnectionError,
     CrossSlotError,
     MaybeAppliedError,
@@ -43,6 +44,7 @@ from rediscluster_lite.errors import (
     ReadTimeout,
     RedisClusterError,
     ResponseError,
+    TooManyRedirects,
 )
 from rediscluster_lite.slotmap import Node
 
@@ -208,6 +210,86 @@ def test_silent_replica_costs_one_timeout_then_the_read_goes_to_the_master(nodes
     assert client.get(KEY) == b"from-master"
     assert TIMEOUT * 0.8 < time.monotonic() - start < TIMEOUT * 3
     assert len(r.commands("GET")) == 1
+
+
+def test_moved_with_decode_responses(nodes, clients):
+    a, b = nodes(2)
+    a.serve_slots([(0, 16383, a)])
+    b.serve_slots([(0, 16383, a)])
+    client = clients(a, decode_responses=True)
+    a.on("GET", moved(SLOT, b))
+    b.on("GET", bulk("from-b"))
+    assert client.get(KEY) == "from-b"
+
+
+def test_tryagain_then_success_end_to_end(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("MSET", [error("TRYAGAIN Multiple keys request during rehashing of slot"), OK])
+    assert client.execute_command("MSET", "{t}a", "1", "{t}b", "2") == b"OK"
+    assert len(a.commands("MSET")) == 2
+
+
+def test_clusterdown_forever_raises_cluster_down_in_bounded_time(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", (DATA / "clusterdown.resp").read_bytes())
+    start = time.monotonic()
+    with pytest.raises(ClusterDownError):
+        client.get(KEY)
+    assert time.monotonic() - start < BOUND * 2
+    assert 2 <= len(a.commands("GET")) <= 10
+
+
+def test_redirect_loop_between_nodes_raises_too_many_redirects(nodes, clients):
+    a, b = nodes(2)
+    for fake in (a, b):
+        fake.serve_slots([(0, 16383, a)])
+    client = clients(a, max_redirects=3)
+    a.on("GET", moved(SLOT, b))
+    b.on("GET", moved(SLOT, a))
+    start = time.monotonic()
+    with pytest.raises(TooManyRedirects) as info:
+        client.get(KEY)
+    assert time.monotonic() - start < BOUND
+    assert len(info.value.history) == 4
+    assert {h[0] for h in info.value.history} == {"MOVED"}
+    assert len(a.commands("GET")) + len(b.commands("GET")) == 4
+
+
+def test_error_reply_is_raised_and_the_connection_stays_in_use(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [error("WRONGTYPE Operation against a key holding the wrong kind of value"), bulk("v")])
+    with pytest.raises(ResponseError) as info:
+        client.get(KEY)
+    assert info.value.code == "WRONGTYPE"
+    assert client.get(KEY) == b"v"
+    first, second = conn_ids(a, "GET")
+    assert first == second  # an error reply is a whole reply: the connection is healthy
+    assert len(a.commands("GET")) == 2
+
+
+def test_startup_tries_each_node_until_one_answers(nodes, clients):
+    dead, garbage, good = nodes(3)
+    dead.close()
+    garbage.on("CLUSTER SLOTS", b"@@@\r\n")
+    good.serve_slots([(0, 16383, good)])
+    good.on("GET", bulk("v"))
+    start = time.monotonic()
+    client = clients(dead, garbage, good)
+    assert time.monotonic() - start < BOUND
+    assert client.get(KEY) == b"v"
+
+
+def test_startup_with_no_reachable_node_fails_promptly_naming_them(nodes):
+    dead, refusing = nodes(2)
+    dead.close()
+    refusing.on("CLUSTER SLOTS", error("ERR This instance has cluster support disabled"))
+    start = time.monotonic()
+    with pytest.raises(ConnectionError) as info:
+        ClusterClient([dead.address, (refusing.host, refusing.port)], socket_timeout=TIMEOUT,
+                      connect_timeout=TIMEOUT, refresh_interval=None)
+    assert time.monotonic() - start < BOUND
+    assert dead.address in str(info.value) and refusing.address in str(info.value)
+    assert "cluster support disabled" in str(info.value)
 
 
 # --- replies cut mid-way, frozen nodes ---------------------------------------------------------------------
