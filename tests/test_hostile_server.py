@@ -580,12 +580,11 @@ def test_cross_slot_mset_raises_cross_slot_error_naming_the_slots_before_sending
     assert a.commands("MSET") == [[b"MSET", b"{t}a", b"1", b"{t}b", b"2"]]
 
 
-def test_cross_slot_typed_multi_key_command_raises_before_any_io(nodes, clients):
+def test_cross_slot_atomic_typed_command_raises_before_any_io(nodes, clients):
     a, client = one_node_cluster(nodes, clients)
-    with pytest.raises(CrossSlotError):
-        client.delete("a", "b")
-    with pytest.raises(CrossSlotError):
+    with pytest.raises(CrossSlotError) as info:
         client.rename("a", "b")
+    assert info.value.slots == (key_slot("a"), key_slot("b"))
     time.sleep(0.05)
     assert a.received == []
 
