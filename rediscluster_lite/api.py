@@ -7,8 +7,10 @@ Converters follow redis-py's conventions so code moves over easily.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from .multikey import combine_all_ok, combine_in_order, combine_sum
 
 __all__ = ["CommandsMixin"]
 
@@ -61,6 +63,9 @@ class CommandsMixin:
     def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
         raise NotImplementedError
 
+    def _split_by_slot(self, command: bytes, args: Sequence[Any], step: int, readonly: bool, combine: Callable) -> Any:
+        raise NotImplementedError
+
     # --- strings -----------------------------------------------------------------------------------
 
     def get(self, name: Key) -> Any:
@@ -80,6 +85,8 @@ class CommandsMixin:
         pxat: int | None = None,
     ) -> Any:
         """``SET``; True when set, None when ``nx``/``xx`` prevented it (the old value with ``get``)."""
+        if ex is None and px is None and not (nx or xx or keepttl or get) and exat is None and pxat is None:
+            return self._keyed((b"SET", name, value), name, False, _ok)
         args: list[Any] = [b"SET", name, value]
         if ex is not None:
             args += [b"EX", ex]
@@ -141,17 +148,37 @@ class CommandsMixin:
 
     # --- keys --------------------------------------------------------------------------------------
 
+    # Keys from any slots: one command per slot, merged back (not atomic across slots).
+
     def delete(self, *names: Key) -> int:
-        return self._multi_keyed((b"DEL", *names), names, False)
+        return self._split_by_slot(b"DEL", names, 1, False, combine_sum)
 
     def unlink(self, *names: Key) -> int:
-        return self._multi_keyed((b"UNLINK", *names), names, False)
+        return self._split_by_slot(b"UNLINK", names, 1, False, combine_sum)
 
     def exists(self, *names: Key) -> int:
-        return self._multi_keyed((b"EXISTS", *names), names, True)
+        return self._split_by_slot(b"EXISTS", names, 1, True, combine_sum)
 
     def touch(self, *names: Key) -> int:
-        return self._multi_keyed((b"TOUCH", *names), names, True)
+        return self._split_by_slot(b"TOUCH", names, 1, True, combine_sum)
+
+    def mget(self, keys: Key | Iterable[Key], *args: Key) -> list:
+        """Values of ``keys`` in order (``None`` for missing ones), from any slots."""
+        return self._split_by_slot(b"MGET", _flatten(keys, args), 1, True, combine_in_order)
+
+    def mset(self, mapping: Mapping[Key, Any]) -> bool:
+        """Set every pair, from any slots. Each slot's part is atomic; the whole is not."""
+        args: list[Any] = []
+        for key, value in mapping.items():
+            args += [key, value]
+        return self._split_by_slot(b"MSET", args, 2, False, combine_all_ok)
+
+    def msetnx(self, mapping: Mapping[Key, Any]) -> bool:
+        """All-or-nothing, so every key must share one slot (``CrossSlotError`` otherwise)."""
+        args: list[Any] = []
+        for key, value in mapping.items():
+            args += [key, value]
+        return self._multi_keyed((b"MSETNX", *args), args[::2], False, _bool)
 
     def expire(
         self, name: Key, time: int, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False

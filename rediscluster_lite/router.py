@@ -24,7 +24,8 @@ Rules (the Redis Cluster specification's, plus our safety rules):
   transport exception instance;
 * ``(SLEEP, seconds)`` -> ``None``;
 * ``(REFRESH, reason)`` -> ``None`` (the shell refreshes the slot map, single-flight and rate-limited);
-* ``(SEND_BATCH, plan)`` (from :func:`route_batch` only) -> per node, the outcome of each command sent.
+* ``(SEND_BATCH, plan, asking, replica_nodes)`` (from :func:`route_batch` only) -> per node, the outcome
+  of each command sent.
 
 It returns the final reply or raises. It never touches a socket, a clock or a thread.
 """
@@ -293,30 +294,38 @@ def route(
 def route_batch(state: RoutingState, policy: RetryPolicy, commands: list[tuple[int | None, bool, bool]]) -> Route:
     """Drive many commands at once (a pipeline): each follows the same rules as :func:`route`.
 
-    ``commands`` are ``(slot, readonly, repeatable)``. Yields ``(SEND_BATCH, plan)`` where ``plan`` maps
-    each node to ``[(index, asking, replica_read), ...]`` in send order, and receives for each node the
-    list of outcomes in the same order (a reply, or the transport error for commands whose reply never
-    came). Only the commands that were redirected or failed are sent again. Returns the list of results,
-    an exception instance in place of each command that failed.
+    ``commands`` are ``(slot, readonly, repeatable)``. Yields ``(SEND_BATCH, plan, asking, replica_nodes)``:
+    ``plan`` maps each node to the indexes of the commands to send it, in order; ``asking`` is the set of
+    indexes to precede with ``ASKING``; ``replica_nodes`` the nodes read from as replicas (``READONLY``).
+    Receives, for each node, the list of outcomes in the same order (a reply, or the transport error for
+    commands whose reply never came). Only commands that were redirected or failed are sent again.
+    Returns the list of results, an exception instance in place of each command that failed.
     """
-    n = len(commands)
-    results: list[Any] = [None] * n
+    results: list[Any] = [None] * len(commands)
     attempts: dict[int, Attempt] = {}
     slots = state.slot_map.slots
     primary_reads = state.read_from is ReadFrom.PRIMARY
-    plan: dict[Node, list] = {}
-    # First round, the common case inline: each keyed command to its slot's master.
-    for i, (slot, readonly, repeatable) in enumerate(commands):
+    # First round, the common case inline: each keyed command to its slot's master, grouped by shard
+    # identity (an int hash; hashing a Node runs Python code).
+    by_shard: dict[int, tuple[Shard, list[int]]] = {}
+    i = 0
+    for slot, readonly, repeatable in commands:
         shard = slots[slot] if slot is not None and (primary_reads or not readonly) else None
         if shard is not None:
-            items = plan.get(shard.master)
-            if items is None:
-                items = plan[shard.master] = []
-            items.append((i, False, False))
+            group = by_shard.get(id(shard))
+            if group is None:
+                group = by_shard[id(shard)] = (shard, [])
+            group[1].append(i)
         else:
             attempts[i] = Attempt(slot, readonly, repeatable)
+        i += 1
+    plan: dict[Node, list[int]] = {}
+    for shard, indexes in by_shard.values():
+        plan.setdefault(shard.master, []).extend(indexes)
     pending = list(attempts)
     while True:
+        asking: set[int] = set()
+        replica_nodes: set[Node] = set()
         waiting = []  # commands whose slot is uncovered: placed again after a refresh
         for i in pending:
             attempt = attempts[i]
@@ -328,20 +337,24 @@ def route_batch(state: RoutingState, policy: RetryPolicy, commands: list[tuple[i
             if target is None:
                 waiting.append(i)
                 continue
-            node, asking, replica_read = target
-            plan.setdefault(node, []).append((i, asking, replica_read))
+            node, ask, replica_read = target
+            plan.setdefault(node, []).append(i)
+            if ask:
+                asking.add(i)
+            if replica_read:
+                replica_nodes.add(node)
         if not plan:
             if waiting:
                 yield (REFRESH, "uncovered slots in a batch")
                 pending = waiting
                 continue
             return results
-        outcomes = yield (SEND_BATCH, plan)
+        outcomes = yield (SEND_BATCH, plan, asking, replica_nodes)
         pending = waiting
         refresh = bool(waiting)
         delay = 0.0
-        for node, items in plan.items():
-            for (i, _, _), outcome in zip(items, outcomes[node]):
+        for node, indexes in plan.items():
+            for i, outcome in zip(indexes, outcomes[node]):
                 if not isinstance(outcome, BaseException):
                     results[i] = outcome
                     continue

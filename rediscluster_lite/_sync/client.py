@@ -16,11 +16,13 @@ from ..api import CommandsMixin
 from ..commands import slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..keyslot import key_slot
+from ..multikey import split
 from ..readfrom import ReadFrom
-from ..resp import ASKING, pack_command
-from ..router import REFRESH, SEND, SLEEP, RetryPolicy, direct_target, route
+from ..resp import ASKING, READONLY, pack_command
+from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, direct_target, route, route_batch
 from ..slotmap import Node, parse_address
 from .connection import ConnectionSettings
+from .pipeline import ClusterPipeline, raise_batch_error
 from .topology import Topology
 
 __all__ = ["ClusterClient"]
@@ -143,14 +145,18 @@ class ClusterClient(CommandsMixin):
         Keyless commands go to a master chosen at random. ``readonly`` overrides whether the read mode
         applies (and whether the command is safe to resend after a broken connection).
         """
+        slot, readonly = self._route_of(args, readonly)
+        return self._run(pack_command(args), slot, readonly)
+
+    def _route_of(self, args: Sequence, readonly: bool | None) -> tuple[int | None, bool]:
+        """The slot (``None`` if keyless) and read-only-ness of any command, from the command table."""
         if not args:
             raise ValueError("execute_command() needs a command name")
         spec = self._topology.commands().lookup(args)
         keys = spec.keys(args) if spec is not None else ()
         if readonly is None:
             readonly = spec.readonly if spec is not None else False
-        slot = slot_of_keys(keys) if keys else None
-        return self._run(pack_command(args), slot, readonly)
+        return (slot_of_keys(keys) if keys else None), readonly
 
     # --- shell ---------------------------------------------------------------------------------------
 
@@ -167,6 +173,104 @@ class ClusterClient(CommandsMixin):
     def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
         reply = self._run(pack_command(args), None, readonly)
         return reply if convert is None else convert(reply)
+
+    def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
+        if not args:
+            raise ValueError(f"{command.decode()} needs at least one key")
+        parts = split(command, args, step)
+        if len(parts) == 1:
+            slot, _, argv = parts[0]
+            replies = [self._run(pack_command(argv), slot, readonly)]
+        else:
+            replies = self._run_batch(
+                [pack_command(argv) for _, _, argv in parts], [(slot, readonly, readonly) for slot, _, _ in parts]
+            )
+            for index, reply in enumerate(replies):
+                if isinstance(reply, BaseException):
+                    raise_batch_error(replies, index, command.decode())
+        return combine(parts, replies, len(args) // step)
+
+    def pipeline(self, transaction: bool = False) -> ClusterPipeline:
+        """Queue commands and send them together: see :class:`ClusterPipeline`."""
+        if transaction:
+            from .transaction import Transaction
+
+            return Transaction(self)  # type: ignore[return-value]
+        return ClusterPipeline(self)
+
+    def _run_batch(self, packed: list[bytes], commands: list[tuple[int | None, bool, bool]]) -> list:
+        """Send many commands grouped by node; each node's batch is written before any reply is read."""
+        topology = self._topology
+        if _monotonic() >= topology.refresh_due:
+            topology.refresh("periodic")
+        steps = route_batch(topology, self._policy, commands)
+        effect = next(steps)
+        while True:
+            kind = effect[0]
+            if kind == SEND_BATCH:
+                outcome = self._send_batch(effect[1], effect[2], effect[3], packed)
+            elif kind == SLEEP:
+                time.sleep(effect[1])
+                outcome = None
+            else:
+                topology.refresh(effect[1])
+                outcome = None
+            try:
+                effect = steps.send(outcome)
+            except StopIteration as done:
+                return done.value
+
+    def _send_batch(self, plan: dict, asking: set, replica_nodes: set, packed: list[bytes]) -> dict:
+        outcomes: dict = {}
+        in_flight = []
+        # Phase 1: write every node's batch, so the nodes work in parallel.
+        for node, indexes in plan.items():
+            pool = self._topology.pool(node)
+            try:
+                conn = pool.acquire()
+            except (*_TRANSPORT_ERRORS, ResponseError) as exc:
+                outcomes[node] = [exc] * len(indexes)
+                continue
+            if asking:
+                chunks = []
+                for i in indexes:
+                    if i in asking:
+                        chunks.append(ASKING)
+                    chunks.append(packed[i])
+                data = b"".join(chunks)
+            else:
+                data = b"".join([packed[i] for i in indexes])
+            readonly_first = node in replica_nodes and not conn.readonly
+            if readonly_first:
+                data = READONLY + data
+            try:
+                conn.send(data)
+            except _TRANSPORT_ERRORS as exc:
+                pool.discard(conn)
+                outcomes[node] = [exc] * len(indexes)
+                continue
+            in_flight.append((node, indexes, pool, conn, readonly_first))
+        # Phase 2: read the replies, node by node.
+        for node, indexes, pool, conn, readonly_first in in_flight:
+            expected = len(indexes) + readonly_first + (sum(1 for i in indexes if i in asking) if asking else 0)
+            try:
+                raw = conn.read_replies(expected)
+            except _TRANSPORT_ERRORS as exc:
+                pool.discard(conn)
+                raw = exc.replies + [exc] * (expected - len(exc.replies))  # type: ignore[attr-defined]
+            except BaseException:
+                pool.discard(conn)
+                raise
+            else:
+                pool.release(conn)
+            if readonly_first:
+                if not isinstance(raw[0], BaseException):
+                    conn.readonly = True
+                raw = raw[1:]
+            if asking:
+                raw = _drop_asking_replies(indexes, asking, raw)
+            outcomes[node] = raw
+        return outcomes
 
     def _run(self, packed: bytes, slot: int | None, readonly: bool) -> Any:
         topology = self._topology
@@ -229,3 +333,19 @@ class ClusterClient(CommandsMixin):
             raise
         pool.release(conn)
         return reply
+
+
+def _drop_asking_replies(indexes: list[int], asking: set[int], raw: list) -> list:
+    """Each ASKING sent before a command has its own reply (+OK): keep only the commands' replies."""
+    out = []
+    position = 0
+    for i in indexes:
+        if i in asking:
+            asking_reply = raw[position]
+            position += 1
+            # A refused ASKING (an error) explains the command's failure better than what followed.
+            out.append(asking_reply if isinstance(asking_reply, BaseException) else raw[position])
+        else:
+            out.append(raw[position])
+        position += 1
+    return out

@@ -223,6 +223,26 @@ class Connection:
         self.readonly = True
         return reply
 
+    def read_replies(self, count: int) -> list:
+        """Read ``count`` replies (a pipeline's). On failure the exception carries ``.replies``, those read."""
+        replies: list = []
+        append = replies.append
+        gets = self.reader.gets
+        try:
+            while len(replies) < count:
+                reply = gets()
+                if reply is False:
+                    reply = self._read_more()
+                append(reply)
+        except (ReaderProtocolError, UnicodeDecodeError) as exc:
+            error = ProtocolError(f"invalid reply from {self.node.name}: {exc}")
+            error.replies = replies  # type: ignore[attr-defined]
+            raise error from exc
+        except Exception as exc:
+            exc.replies = replies  # type: ignore[attr-defined]
+            raise
+        return replies
+
     def read_reply(self) -> Any:
         reader = self.reader
         try:

@@ -1,0 +1,166 @@
+"""Cluster pipelines: queue commands, send them grouped by node in one write each, read in bulk.
+
+Commands go to the nodes that own their slots; every node's batch is written before any reply is read,
+so the masters work in parallel. Redirected (MOVED/ASK/TRYAGAIN) commands are retried alone at their
+new owner; the other results are kept. Results come back in call order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..api import CommandsMixin
+from ..commands import slot_of_keys
+from ..errors import MaybeAppliedError, ResponseError
+from ..keyslot import key_slot
+from ..multikey import split
+from ..resp import pack_command
+
+if TYPE_CHECKING:
+    from .client import ClusterClient
+
+__all__ = ["ClusterPipeline", "raise_batch_error"]
+
+
+class ClusterPipeline(CommandsMixin):
+    """Returned by :meth:`ClusterClient.pipeline`. Typed methods and ``execute_command`` queue and
+    return the pipeline (so calls chain); :meth:`execute` sends everything and returns the results.
+
+    Not atomic: use ``client.pipeline(transaction=True)`` for MULTI/EXEC on one slot.
+    """
+
+    def __init__(self, client: ClusterClient) -> None:
+        self._client = client
+        # Three aligned lists, one entry per command sent: kept flat because queueing is the hot path.
+        self._packed: list[bytes] = []
+        self._routes: list[tuple[int | None, bool, bool]] = []
+        # The reply converter, or a _Split that combines the next len(parts) replies, or _PART for those.
+        self._finish: list[Any] = []
+
+    def __len__(self) -> int:
+        return sum(1 for how in self._finish if how is not _PART)
+
+    def __enter__(self) -> ClusterPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reset()
+
+    def __repr__(self) -> str:
+        return f"<ClusterPipeline {len(self)} queued>"
+
+    def reset(self) -> None:
+        """Forget every queued command."""
+        self._packed, self._routes, self._finish = [], [], []
+
+    # --- queueing (the CommandsMixin contract) -----------------------------------------------------
+
+    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
+        self._packed.append(pack_command(args))
+        self._routes.append((key_slot(key), readonly, readonly))
+        self._finish.append(convert)
+        return self
+
+    def _queue(self, args: tuple, slot: int | None, readonly: bool, convert: Callable | None) -> ClusterPipeline:
+        self._packed.append(pack_command(args))
+        self._routes.append((slot, readonly, readonly))
+        self._finish.append(convert)
+        return self
+
+    def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
+        return self._queue(args, slot_of_keys(keys, args[0].decode()), readonly, convert)
+
+    def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
+        return self._queue(args, None, readonly, convert)
+
+    def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
+        if not args:
+            raise ValueError(f"{command.decode()} needs at least one key")
+        parts = split(command, args, step)
+        self._finish.append(_Split(parts, combine, len(args) // step))
+        self._finish.extend([_PART] * (len(parts) - 1))
+        for slot, _, argv in parts:
+            self._packed.append(pack_command(argv))
+            self._routes.append((slot, readonly, readonly))
+        return self
+
+    def execute_command(self, *args: Any, readonly: bool | None = None) -> ClusterPipeline:
+        slot, readonly = self._client._route_of(args, readonly)
+        return self._queue(args, slot, readonly, None)
+
+    # --- running -----------------------------------------------------------------------------------
+
+    def execute(self, raise_on_error: bool = True) -> list:
+        """Send everything; results in call order.
+
+        With ``raise_on_error`` (the default) the first failed command raises, its message naming its
+        position; otherwise each failed command's exception stands in its place. A connection lost after
+        sending leaves :class:`MaybeAppliedError` in place of each write it may have applied.
+        """
+        if not self._finish:
+            return []
+        packed, finish = self._packed, self._finish
+        try:
+            results = self._client._run_batch(packed, self._routes)
+        finally:
+            self.reset()
+        out: list[Any] = []
+        append = out.append
+        for i, (reply, how) in enumerate(zip(results, finish)):
+            if how is None:
+                append(reply)
+            elif how is _PART:
+                continue
+            elif type(how) is _Split:
+                replies = results[i : i + len(how.parts)]
+                failed = next((r for r in replies if isinstance(r, BaseException)), None)
+                append(failed if failed is not None else how.combine(how.parts, replies, how.count))
+            else:
+                append(reply if isinstance(reply, BaseException) else how(reply))
+        if raise_on_error:
+            for index, reply in enumerate(out):
+                if isinstance(reply, BaseException):
+                    starts = [i for i, how in enumerate(finish) if how is not _PART]
+                    raise_batch_error(out, index, command_name_of(packed[starts[index]]))
+        return out
+
+
+class _Split:
+    """A multi-key call split by slot: its parts' replies are combined into one result."""
+
+    __slots__ = ("parts", "combine", "count")
+
+    def __init__(self, parts: list, combine: Callable, count: int) -> None:
+        self.parts = parts
+        self.combine = combine
+        self.count = count
+
+
+_PART = object()  # marks the 2nd..nth command of a split call
+
+
+def command_name_of(packed: bytes) -> str:
+    """``b"*2\r\n$3\r\nGET\r\n..."`` -> ``"GET"`` (for messages only)."""
+    try:
+        return packed.split(b"\r\n", 3)[2].decode("utf-8", "replace").upper()
+    except IndexError:
+        return "?"
+
+
+def raise_batch_error(results: list, index: int, name: str) -> None:
+    """Raise the failure at ``index``, saying which command it was and which others may have applied."""
+    error = results[index]
+    maybe = [i for i, r in enumerate(results) if isinstance(r, MaybeAppliedError)]
+    where = f"command #{index} ({name.upper()}) of {len(results)}"
+    if isinstance(error, ResponseError) and type(error) is ResponseError:
+        wrapped = ResponseError(f"{error.message} ({where})")
+        wrapped.index = index  # type: ignore[attr-defined]
+        raise wrapped from None
+    error.index = index
+    error.maybe_applied = maybe
+    if maybe:
+        error.args = (f"{error.args[0]} ({where}; may have been applied: commands {maybe})", *error.args[1:])
+    else:
+        error.args = (f"{error.args[0]} ({where})", *error.args[1:])
+    raise error
