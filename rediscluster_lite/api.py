@@ -47,6 +47,10 @@ def _with_scores(reply: Any) -> list[tuple[Any, float]]:
     return [(member, float(score)) for member, score in zip(it, it)]
 
 
+def _pong(reply: Any) -> bool:
+    return reply == b"PONG" or reply == "PONG"
+
+
 def _bool_list(reply: Any) -> list[bool]:
     return [bool(x) for x in reply]
 
@@ -381,10 +385,23 @@ class CommandsMixin:
 
     def ping(self) -> bool:
         """PING one master (chosen at random)."""
-        return self._keyless((b"PING",), True, lambda r: r in (b"PONG", "PONG"))
+        return self._keyless((b"PING",), False, _pong)
 
     def echo(self, value: Any) -> Any:
-        return self._keyless((b"ECHO", value), True)
+        return self._keyless((b"ECHO", value), False)
+
+    # --- pub/sub (publishing; subscribing is ``client.pubsub()``) ---------------------------------
+
+    def publish(self, channel: Any, message: Any) -> int:
+        """Classic PUBLISH: sent to one master; the cluster bus carries it to every node's subscribers.
+
+        Returns the number of subscribers *on the node that received it* (Redis Cluster's semantics).
+        """
+        return self._keyless((b"PUBLISH", channel, message), False)
+
+    def spublish(self, channel: Any, message: Any) -> int:
+        """Sharded SPUBLISH: routed like a key to the master owning the channel's slot."""
+        return self._keyed((b"SPUBLISH", channel, message), channel, False)
 
 
 def _expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> list[bytes]:

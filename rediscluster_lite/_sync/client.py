@@ -198,6 +198,12 @@ class ClusterClient(CommandsMixin):
             return Transaction(self)  # type: ignore[return-value]
         return ClusterPipeline(self)
 
+    def pubsub(self) -> Any:
+        """A subscriber: classic channels on one node, sharded channels on their slots' owners."""
+        from .pubsub import PubSub
+
+        return PubSub(self)
+
     def _run_batch(self, packed: list[bytes], commands: list[tuple[int | None, bool, bool]]) -> list:
         """Send many commands grouped by node; each node's batch is written before any reply is read."""
         topology = self._topology

@@ -229,7 +229,7 @@ class Connection:
         append = replies.append
         gets = self.reader.gets
         try:
-            while len(replies) < count:
+            for _ in range(count):
                 reply = gets()
                 if reply is False:
                     reply = self._read_more()
