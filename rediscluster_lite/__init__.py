@@ -10,4 +10,6 @@ from .slotmap import Node, Shard, SlotMap
 __version__ = "0.1.0"
 
 __all__ = ["ClusterClient", "ReadFrom", "key_slot", "Node", "Shard", "SlotMap", "errors", "__version__"]
-__all__ += errors.__all__
+# Every error class is importable from the package; a star import leaves out the two that share
+# builtin names (ConnectionError, TimeoutError), so it never shadows the builtins in the caller's module.
+__all__ += [name for name in errors.__all__ if name not in ("ConnectionError", "TimeoutError")]

@@ -52,6 +52,47 @@ def command_name(arg: Any) -> str:
     raise TypeError(f"a command name is bytes or str, got {type(arg).__name__}")
 
 
+# Commands that change a connection's state: sent through execute_command, they would leave a pooled
+# connection in that state for the next caller. Each maps to what to use instead.
+CONNECTION_STATE_COMMANDS = {
+    "multi": "client.pipeline(transaction=True)",
+    "exec": "client.pipeline(transaction=True)",
+    "discard": "client.pipeline(transaction=True)",
+    "watch": "client.pipeline(transaction=True) and its watch()",
+    "unwatch": "client.pipeline(transaction=True) and its unwatch()",
+    "subscribe": "client.pubsub()",
+    "psubscribe": "client.pubsub()",
+    "ssubscribe": "client.pubsub()",
+    "unsubscribe": "client.pubsub()",
+    "punsubscribe": "client.pubsub()",
+    "sunsubscribe": "client.pubsub()",
+    "monitor": "redis-cli monitor (not supported by this client)",
+    "select": "database 0 (the only one Redis Cluster has)",
+    "reset": "a new client",
+    "quit": "client.close()",
+    "hello": "the client's own protocol handling",
+    "auth": "ClusterClient(username=..., password=...)",
+    "readonly": "read_from=... (the client sends READONLY itself)",
+    "readwrite": "read_from='primary'",
+    "asking": "nothing: the client follows ASK redirects itself",
+}
+
+
+def refuse_connection_state(argv: Sequence[Any]) -> None:
+    """Raise ``ValueError`` for commands that would leave a pooled connection in a special state."""
+    head = argv[0]
+    name = head.lower() if isinstance(head, str) else command_name(head) if isinstance(head, bytes) else ""
+    instead = CONNECTION_STATE_COMMANDS.get(name)
+    if instead is None and name == "client" and len(argv) > 1:
+        sub = command_name(argv[1]) if isinstance(argv[1], (bytes, str)) else ""
+        if sub == "reply":
+            instead = "nothing: CLIENT REPLY would desynchronise a pooled connection"
+    if instead is not None:
+        raise ValueError(
+            f"{name.upper()} changes the connection's state and cannot go through execute_command(); use {instead}"
+        )
+
+
 def slot_of_keys(keys: Iterable[Any], what: str = "command") -> int | None:
     """The one slot all ``keys`` hash to (``None`` when there are no keys).
 

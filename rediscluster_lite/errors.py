@@ -11,6 +11,7 @@ import builtins
 
 __all__ = [
     "RedisClusterError",
+    "ClientClosedError",
     "ConnectionError",
     "ConnectError",
     "ReadError",
@@ -21,6 +22,7 @@ __all__ = [
     "ReadTimeout",
     "PoolTimeout",
     "ProtocolError",
+    "ReplyDecodeError",
     "ResponseError",
     "ClusterError",
     "ClusterDownError",
@@ -85,6 +87,13 @@ class ProtocolError(RedisClusterError):
     """The server sent bytes that are not valid RESP, or a reply over the configured size limit."""
 
 
+class ReplyDecodeError(ProtocolError):
+    """With ``decode_responses``, a reply was not valid text in the chosen encoding.
+
+    The whole reply was read (the command ran; the connection stays usable): ``raw`` says why.
+    """
+
+
 class ResponseError(RedisClusterError):
     """An error reply from the server, such as ``-WRONGTYPE ...``.
 
@@ -97,6 +106,10 @@ class ResponseError(RedisClusterError):
         super().__init__(message)
         self.message = message
         self.code = message.split(" ", 1)[0] if message else ""
+
+
+class ClientClosedError(RedisClusterError):
+    """The client was closed with ``close()`` (or its ``with`` block ended) and cannot be used."""
 
 
 class ClusterError(RedisClusterError):

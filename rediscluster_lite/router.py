@@ -42,6 +42,7 @@ from .errors import (
     PoolTimeout,
     ProtocolError,
     RedisClusterError,
+    ReplyDecodeError,
     ResponseError,
     SlotNotCoveredError,
     TimeoutError,
@@ -186,6 +187,11 @@ class Attempt:
                 self.refreshed_uncovered = True
                 return None
             if not self.queue:
+                # Replica-only reads on a shard with no known replica: the map may be a MOVED patch or
+                # older than a new replica. Ask once more before giving up.
+                if not self.refreshed_uncovered:
+                    self.refreshed_uncovered = True
+                    return None
                 raise ClusterDownError(
                     f"slot {self.slot}: read mode {state.read_from.value!r} found no node to read from "
                     "(the shard has no replicas)"
@@ -230,8 +236,10 @@ class Attempt:
                 return WAIT, (policy.backoff(self.retries), False)
             return FAIL, outcome
 
-        if isinstance(outcome, PoolTimeout):
-            return FAIL, outcome  # local congestion, nothing was sent: not the node's fault
+        if isinstance(outcome, (PoolTimeout, ReplyDecodeError)):
+            # PoolTimeout: local congestion, nothing was sent. ReplyDecodeError: the reply arrived whole
+            # (the command ran) but is not valid text for decode_responses. Neither is the node's fault.
+            return FAIL, outcome
         # A transport failure: ConnectError, WriteError, ReadError, a timeout, or a protocol error.
         history.append((type(outcome).__name__, node.name, str(outcome)))
         state.mark_down(node)
@@ -251,6 +259,8 @@ class Attempt:
         self.retries += 1
         if self.retries > policy.max_retries:
             return FAIL, outcome
+        if isinstance(outcome, TimeoutError) and any(kind == "ConnectTimeout" for kind, _, _ in history[:-1]):
+            return FAIL, outcome  # a second connect timeout: an unreachable host costs two timeouts, not five
         return WAIT, (policy.backoff(self.retries), True)
 
 

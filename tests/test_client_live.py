@@ -279,3 +279,34 @@ def test_refreshes_are_rate_limited(client):
     for _ in range(20):
         topology.refresh("storm")
     assert topology.refreshes == before
+
+
+@pytest.mark.parametrize("argv", [("MULTI",), ("SUBSCRIBE", "ch"), ("SELECT", 1), ("CLIENT", "REPLY", "OFF"), ("WATCH", "k")])
+def test_connection_state_commands_are_refused_before_io(client, argv):
+    with pytest.raises(ValueError) as info:
+        client.execute_command(*argv)
+    assert "use " in str(info.value)
+    assert client.get(unique()) is None  # pooled connections untouched
+
+
+def test_closed_client_refuses_commands(redis_cluster):
+    from rediscluster_lite import ClientClosedError
+
+    c = ClusterClient(redis_cluster.startup_nodes)
+    c.set(unique(), "v")
+    c.close()
+    with pytest.raises(ClientClosedError):
+        c.get("anything")
+
+
+def test_undecodable_reply_is_an_error_value_not_a_node_failure(redis_cluster):
+    from rediscluster_lite import ReplyDecodeError
+
+    key = unique()
+    with ClusterClient(redis_cluster.startup_nodes) as raw:
+        raw.set(key, b"\xff\xfe")
+    with ClusterClient(redis_cluster.startup_nodes, decode_responses=True) as c:
+        with pytest.raises(ReplyDecodeError):
+            c.getdel(key)  # a write: it ran, and must not be reported as "maybe applied"
+        assert c.get(key) is None
+        assert not c._topology.is_down(c.node_for(key))

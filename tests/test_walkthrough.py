@@ -101,6 +101,10 @@ def test_periodic_refresh_spreads_replica_reads_again_after_failover(redis_clust
                 break
             client.get("key_02")
             time.sleep(0.1)
+        else:
+            raise AssertionError(f"the new replica never appeared in the client's map: {shard}")
+        # The client marked the old master down when it refused a connection; that mark lasts a second.
+        time.sleep(client._topology.down_for + 0.1)
         cluster.command(old_master, "CONFIG", "RESETSTAT")
         for _ in range(10):
             client.get("key_01")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..api import CommandsMixin
-from ..commands import slot_of_keys
+from ..commands import refuse_connection_state, slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..keyslot import key_slot
 from ..multikey import split
@@ -152,6 +152,7 @@ class ClusterClient(CommandsMixin):
         """The slot (``None`` if keyless) and read-only-ness of any command, from the command table."""
         if not args:
             raise ValueError("execute_command() needs a command name")
+        refuse_connection_state(args)
         spec = self._topology.commands().lookup(args)
         keys = spec.keys(args) if spec is not None else ()
         if readonly is None:

@@ -20,6 +20,7 @@ from ..errors import (
     ProtocolError,
     ReadError,
     ReadTimeout,
+    ReplyDecodeError,
     ResponseError,
     WriteError,
 )
@@ -230,11 +231,14 @@ class Connection:
         gets = self.reader.gets
         try:
             for _ in range(count):
-                reply = gets()
+                try:
+                    reply = gets()
+                except UnicodeDecodeError as exc:
+                    reply = self._decode_error(exc)
                 if reply is False:
                     reply = self._read_more()
                 append(reply)
-        except (ReaderProtocolError, UnicodeDecodeError) as exc:
+        except ReaderProtocolError as exc:
             error = ProtocolError(f"invalid reply from {self.node.name}: {exc}")
             error.replies = replies  # type: ignore[attr-defined]
             raise error from exc
@@ -247,11 +251,19 @@ class Connection:
         reader = self.reader
         try:
             reply = reader.gets()
-        except (ReaderProtocolError, UnicodeDecodeError) as exc:
+        except ReaderProtocolError as exc:
             raise ProtocolError(f"invalid reply from {self.node.name}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            return self._decode_error(exc)
         if reply is not False:
             return reply
         return self._read_more()
+
+    def _decode_error(self, exc: UnicodeDecodeError) -> ReplyDecodeError:
+        # hiredis has consumed the whole reply: the stream is still in step, so this is a value.
+        error = ReplyDecodeError(f"reply from {self.node.name} is not valid {self.settings.encoding}: {exc}")
+        error.__cause__ = exc
+        return error
 
     def _read_more(self) -> Any:
         # Each recv waits at most socket_timeout, and once a reply has started, the rest of it must
@@ -297,7 +309,7 @@ class Connection:
             except ReaderProtocolError as exc:
                 raise ProtocolError(f"invalid reply from {name}: {exc}") from exc
             except UnicodeDecodeError as exc:
-                raise ProtocolError(f"reply from {name} is not valid {self.settings.encoding}: {exc}") from exc
+                return self._decode_error(exc)
             if reply is not False:
                 return reply
             if timeout is not None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..commands import CommandTable
-from ..errors import ConnectError, ProtocolError, RedisClusterError, ResponseError
+from ..errors import ClientClosedError, ConnectError, ProtocolError, RedisClusterError, ResponseError
 from ..readfrom import ReadFrom
 from ..resp import pack_command
 from ..slotmap import Node, Shard, SlotMap
@@ -112,6 +112,8 @@ class Topology:
     def pool(self, node: Node) -> NodePool:
         pool = self._pools.get(node.name)
         if pool is None:
+            if self._closed:  # close() emptied the pools, so a closed client always lands here
+                raise ClientClosedError("this ClusterClient is closed")
             with self._pools_lock:
                 pool = self._pools.get(node.name)
                 if pool is None:
@@ -195,7 +197,10 @@ class Topology:
             self.refresh_due = now + self.refresh_interval if self.refresh_interval else float("inf")
             self._prune_pools(new_map.nodes)
             return True
-        self._last_refresh = time.monotonic()
+        now = time.monotonic()
+        self._last_refresh = now
+        # Not every command should pay a round of failing connects: try again in a second.
+        self.refresh_due = now + min(self.refresh_interval or 1.0, 1.0)
         if raise_on_failure:
             raise ConnectError("could not load the cluster's slot map from any node: " + "; ".join(errors))
         return False
