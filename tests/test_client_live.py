@@ -281,7 +281,9 @@ def test_refreshes_are_rate_limited(client):
     assert topology.refreshes == before
 
 
-@pytest.mark.parametrize("argv", [("MULTI",), ("SUBSCRIBE", "ch"), ("SELECT", 1), ("CLIENT", "REPLY", "OFF"), ("WATCH", "k")])
+@pytest.mark.parametrize(
+    "argv", [("MULTI",), ("SUBSCRIBE", "ch"), ("SELECT", 1), ("CLIENT", "REPLY", "OFF"), ("WATCH", "k")]
+)
 def test_connection_state_commands_are_refused_before_io(client, argv):
     with pytest.raises(ValueError) as info:
         client.execute_command(*argv)
