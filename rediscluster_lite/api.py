@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from . import fanout
 from .multikey import combine_all_ok, combine_in_order, combine_sum
 
 __all__ = ["CommandsMixin"]
@@ -47,6 +48,14 @@ def _with_scores(reply: Any) -> list[tuple[Any, float]]:
     return [(member, float(score)) for member, score in zip(it, it)]
 
 
+def _tuple_or_none(reply: Any) -> tuple | None:
+    return None if reply is None else tuple(reply)
+
+
+def _zpop(reply: Any) -> tuple | None:
+    return None if reply is None else (reply[0], reply[1], float(reply[2]))
+
+
 def _pong(reply: Any) -> bool:
     return reply == b"PONG" or reply == "PONG"
 
@@ -68,6 +77,14 @@ class CommandsMixin:
         raise NotImplementedError
 
     def _split_by_slot(self, command: bytes, args: Sequence[Any], step: int, readonly: bool, combine: Callable) -> Any:
+        raise NotImplementedError
+
+    def _blocking(
+        self, args: tuple, keys: Sequence, readonly: bool, block: float, convert: Callable | None = None
+    ) -> Any:
+        raise NotImplementedError
+
+    def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
         raise NotImplementedError
 
     # --- strings -----------------------------------------------------------------------------------
@@ -214,9 +231,7 @@ class CommandsMixin:
 
     # --- hashes ------------------------------------------------------------------------------------
 
-    def hset(
-        self, name: Key, key: Any = None, value: Any = None, mapping: Mapping[Any, Any] | None = None
-    ) -> int:
+    def hset(self, name: Key, key: Any = None, value: Any = None, mapping: Mapping[Any, Any] | None = None) -> int:
         args: list[Any] = [b"HSET", name]
         if key is not None:
             args += [key, value]
@@ -377,15 +392,137 @@ class CommandsMixin:
         return self._keyed(tuple(args), name, True, _with_scores if withscores else None)
 
     def zrangebyscore(self, name: Key, min: Any, max: Any, withscores: bool = False) -> list:
-        args: tuple = (b"ZRANGEBYSCORE", name, min, max, b"WITHSCORES") if withscores else (
-            b"ZRANGEBYSCORE", name, min, max)
+        args: tuple = (
+            (b"ZRANGEBYSCORE", name, min, max, b"WITHSCORES") if withscores else (b"ZRANGEBYSCORE", name, min, max)
+        )
         return self._keyed(args, name, True, _with_scores if withscores else None)
 
-    # --- keyless -----------------------------------------------------------------------------------
+    # --- blocking commands: the read timeout grows by the command's own timeout --------------------
 
-    def ping(self) -> bool:
-        """PING one master (chosen at random)."""
-        return self._keyless((b"PING",), False, _pong)
+    def blpop(self, keys: Key | Iterable[Key], timeout: float = 0) -> Any:
+        """Pop from the first non-empty list of ``keys`` (one slot), waiting up to ``timeout`` s (0: forever)."""
+        names = _flatten(keys, ())
+        return self._blocking((b"BLPOP", *names, timeout), names, False, timeout, _tuple_or_none)
+
+    def brpop(self, keys: Key | Iterable[Key], timeout: float = 0) -> Any:
+        names = _flatten(keys, ())
+        return self._blocking((b"BRPOP", *names, timeout), names, False, timeout, _tuple_or_none)
+
+    def blmove(self, src: Key, dst: Key, timeout: float, src_side: str = "LEFT", dst_side: str = "RIGHT") -> Any:
+        return self._blocking((b"BLMOVE", src, dst, src_side, dst_side, timeout), (src, dst), False, timeout)
+
+    def bzpopmin(self, keys: Key | Iterable[Key], timeout: float = 0) -> Any:
+        names = _flatten(keys, ())
+        return self._blocking((b"BZPOPMIN", *names, timeout), names, False, timeout, _zpop)
+
+    def bzpopmax(self, keys: Key | Iterable[Key], timeout: float = 0) -> Any:
+        names = _flatten(keys, ())
+        return self._blocking((b"BZPOPMAX", *names, timeout), names, False, timeout, _zpop)
+
+    def xadd(self, name: Key, fields: Mapping[Any, Any], id: Any = "*", maxlen: int | None = None) -> Any:
+        args: list[Any] = [b"XADD", name]
+        if maxlen is not None:
+            args += [b"MAXLEN", b"~", maxlen]
+        args.append(id)
+        for field, value in fields.items():
+            args += [field, value]
+        return self._keyed(tuple(args), name, False)
+
+    def xread(self, streams: Mapping[Key, Any], count: int | None = None, block: int | None = None) -> Any:
+        """XREAD over ``{stream: last_id}`` (one slot). ``block`` in milliseconds, as Redis takes it."""
+        args: list[Any] = [b"XREAD"]
+        if count is not None:
+            args += [b"COUNT", count]
+        if block is not None:
+            args += [b"BLOCK", block]
+        names = list(streams)
+        args += [b"STREAMS", *names, *streams.values()]
+        wait = None if block is None else block / 1000
+        if wait is None:
+            return self._multi_keyed(tuple(args), names, True)
+        return self._blocking(tuple(args), names, True, wait)
+
+    # --- scripts and functions: routed by their keys ----------------------------------------------
+
+    def eval(self, script: Any, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._script_call(b"EVAL", script, numkeys, keys_and_args, False)
+
+    def evalsha(self, sha: Any, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._script_call(b"EVALSHA", sha, numkeys, keys_and_args, False)
+
+    def eval_ro(self, script: Any, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._script_call(b"EVAL_RO", script, numkeys, keys_and_args, True)
+
+    def evalsha_ro(self, sha: Any, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._script_call(b"EVALSHA_RO", sha, numkeys, keys_and_args, True)
+
+    def fcall(self, function: Any, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._script_call(b"FCALL", function, numkeys, keys_and_args, False)
+
+    def fcall_ro(self, function: Any, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._script_call(b"FCALL_RO", function, numkeys, keys_and_args, True)
+
+    def _script_call(self, command: bytes, body: Any, numkeys: int, rest: tuple, readonly: bool) -> Any:
+        if isinstance(numkeys, bool) or not isinstance(numkeys, int) or not 0 <= numkeys <= len(rest):
+            raise ValueError(f"{command.decode()}: numkeys must be an int between 0 and {len(rest)}")
+        args = (command, body, numkeys, *rest)
+        if numkeys == 0:
+            return self._keyless(args, readonly)
+        return self._multi_keyed(args, rest[:numkeys], readonly)
+
+    # --- keyless, and fan-out to many nodes (``target_nodes``: see fanout.py) -----------------------
+
+    def ping(self, target_nodes: Any = None) -> bool:
+        """PING one master chosen at random, or every node of ``target_nodes`` (true if all answer)."""
+        if target_nodes is None:
+            return self._keyless((b"PING",), False, _pong)
+        return self._fanout((b"PING",), target_nodes, fanout.all_pong)
+
+    def keys(self, pattern: Any = "*", target_nodes: Any = fanout.PRIMARIES) -> list:
+        """KEYS on every master, concatenated. Blocks each node while it runs: prefer scan_iter()."""
+        return self._fanout((b"KEYS", pattern), target_nodes, fanout.concatenated)
+
+    def dbsize(self, target_nodes: Any = fanout.PRIMARIES) -> int:
+        """Keys in the cluster: the masters' DBSIZE, summed."""
+        return self._fanout((b"DBSIZE",), target_nodes, fanout.total)
+
+    def flushall(self, asynchronous: bool = False, target_nodes: Any = fanout.PRIMARIES) -> bool:
+        args = (b"FLUSHALL", b"ASYNC") if asynchronous else (b"FLUSHALL",)
+        return self._fanout(args, target_nodes, fanout.all_ok)
+
+    def flushdb(self, asynchronous: bool = False, target_nodes: Any = fanout.PRIMARIES) -> bool:
+        args = (b"FLUSHDB", b"ASYNC") if asynchronous else (b"FLUSHDB",)
+        return self._fanout(args, target_nodes, fanout.all_ok)
+
+    def info(self, section: Any = None, target_nodes: Any = fanout.ALL) -> dict[str, dict]:
+        """``{"host:port": {field: value}}`` for every node of ``target_nodes``."""
+        args = (b"INFO",) if section is None else (b"INFO", section)
+        return self._fanout(args, target_nodes, fanout.infos)
+
+    def config_get(self, pattern: Any = "*", target_nodes: Any = fanout.PRIMARIES) -> dict[str, dict]:
+        """``{"host:port": {parameter: value}}`` per node (settings may differ between nodes)."""
+        return self._fanout((b"CONFIG", b"GET", pattern), target_nodes, fanout.config_maps)
+
+    def config_set(self, name: Any, value: Any, target_nodes: Any = fanout.ALL) -> bool:
+        return self._fanout((b"CONFIG", b"SET", name, value), target_nodes, fanout.all_ok)
+
+    def script_load(self, script: Any, target_nodes: Any = fanout.ALL) -> Any:
+        """Cache a script on every node (replicas too, so a promoted one has it); returns its SHA1."""
+        return self._fanout((b"SCRIPT", b"LOAD", script), target_nodes, fanout.the_same)
+
+    def script_exists(self, *shas: Any, target_nodes: Any = fanout.PRIMARIES) -> list[bool]:
+        return self._fanout((b"SCRIPT", b"EXISTS", *shas), target_nodes, fanout.all_have)
+
+    def script_flush(self, target_nodes: Any = fanout.ALL) -> bool:
+        return self._fanout((b"SCRIPT", b"FLUSH"), target_nodes, fanout.all_ok)
+
+    def function_load(self, code: Any, replace: bool = False, target_nodes: Any = fanout.PRIMARIES) -> Any:
+        """Load a function library on every master (replicas get it by replication); returns its name."""
+        args = (b"FUNCTION", b"LOAD", b"REPLACE", code) if replace else (b"FUNCTION", b"LOAD", code)
+        return self._fanout(args, target_nodes, fanout.the_same)
+
+    def function_flush(self, target_nodes: Any = fanout.PRIMARIES) -> bool:
+        return self._fanout((b"FUNCTION", b"FLUSH"), target_nodes, fanout.all_ok)
 
     def echo(self, value: Any) -> Any:
         return self._keyless((b"ECHO", value), False)

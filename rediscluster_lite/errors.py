@@ -12,6 +12,7 @@ import builtins
 __all__ = [
     "RedisClusterError",
     "ClientClosedError",
+    "WatchError",
     "ConnectionError",
     "ConnectError",
     "ReadError",
@@ -110,6 +111,13 @@ class ResponseError(RedisClusterError):
 
 class ClientClosedError(RedisClusterError):
     """The client was closed with ``close()`` (or its ``with`` block ended) and cannot be used."""
+
+
+class WatchError(RedisClusterError):
+    """A transaction did not run: a WATCHed key changed (or its slot moved) before ``EXEC``.
+
+    Nothing was applied; ``client.transaction(...)`` retries on it.
+    """
 
 
 class ClusterError(RedisClusterError):

@@ -71,6 +71,7 @@ Crc16 = Callable[[bytes], int]
 
 # --- encoding -----------------------------------------------------------------------------------------------
 
+
 def encode_key(key: Key) -> bytes:
     """The bytes the client sends for ``key`` (and hashes). See the module docstring for the table."""
     t = type(key)
@@ -98,9 +99,7 @@ def encode_key(key: Key) -> bytes:
         return float.__repr__(key).encode()
     if isinstance(key, (bytearray, memoryview)):
         return bytes(key)
-    raise TypeError(
-        f"key must be bytes, str, int, float, bytearray or memoryview, not {type(key).__name__}"
-    )
+    raise TypeError(f"key must be bytes, str, int, float, bytearray or memoryview, not {type(key).__name__}")
 
 
 def hashed_part(key: Key) -> bytes:
@@ -115,6 +114,7 @@ def hashed_part(key: Key) -> bytes:
 
 
 # --- CRC16/XMODEM backends ----------------------------------------------------------------------------------
+
 
 def _make_table() -> tuple[int, ...]:
     table = []
@@ -180,8 +180,10 @@ for _name, _fun in list(_RAW.items()):
 
 def _one_arg(name: str) -> Crc16:
     if name == "binascii":
+
         def crc16_binascii(data: bytes) -> int:
             return _crc_hqx(data, 0)
+
         return crc16_binascii
     return _RAW[name]  # crcmod's function and crc16_python already default crc to 0
 
@@ -190,6 +192,7 @@ BACKENDS: dict[str, Crc16] = {name: _one_arg(name) for name in KNOWN_BACKENDS if
 
 
 # --- key -> slot --------------------------------------------------------------------------------------------
+
 
 def key_slot_with(crc16: Crc16, key: Key) -> int:
     """``key_slot`` with any one-argument CRC16 function (for tests and comparisons; not the hot path)."""
@@ -230,12 +233,9 @@ def key_slot_for(backend: str) -> Callable[[Key], int]:
 def _backend_error(name: str) -> Exception:
     available = ", ".join(BACKENDS)
     if name in UNAVAILABLE:
-        return ImportError(
-            f"CRC16 backend {name!r} is not available: {UNAVAILABLE[name]} (available: {available})"
-        )
+        return ImportError(f"CRC16 backend {name!r} is not available: {UNAVAILABLE[name]} (available: {available})")
     return ValueError(
-        f"unknown CRC16 backend {name!r}: choose one of {', '.join(KNOWN_BACKENDS)}"
-        f" (available here: {available})"
+        f"unknown CRC16 backend {name!r}: choose one of {', '.join(KNOWN_BACKENDS)} (available here: {available})"
     )
 
 

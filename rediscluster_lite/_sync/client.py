@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import ssl as _ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .. import fanout
 from ..api import CommandsMixin
 from ..commands import refuse_connection_state, slot_of_keys
-from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
+from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError, WatchError
+from ..fanout import resolve_targets
 from ..keyslot import key_slot
 from ..multikey import split
 from ..readfrom import ReadFrom
 from ..resp import ASKING, READONLY, pack_command
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, direct_target, route, route_batch
+from ..script import Script
 from ..slotmap import Node, parse_address
 from .connection import ConnectionSettings
 from .pipeline import ClusterPipeline, raise_batch_error
 from .topology import Topology
+from .transaction import Transaction
 
 __all__ = ["ClusterClient"]
 
@@ -175,6 +179,12 @@ class ClusterClient(CommandsMixin):
         reply = self._run(pack_command(args), None, readonly)
         return reply if convert is None else convert(reply)
 
+    def _blocking(
+        self, args: tuple, keys: Sequence, readonly: bool, block: float, convert: Callable | None = None
+    ) -> Any:
+        reply = self._run(pack_command(args), slot_of_keys(keys, args[0].decode()), readonly, block)
+        return reply if convert is None else convert(reply)
+
     def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
         if not args:
             raise ValueError(f"{command.decode()} needs at least one key")
@@ -191,13 +201,89 @@ class ClusterClient(CommandsMixin):
                     raise_batch_error(replies, index, command.decode())
         return combine(parts, replies, len(args) // step)
 
-    def pipeline(self, transaction: bool = False) -> ClusterPipeline:
-        """Queue commands and send them together: see :class:`ClusterPipeline`."""
-        if transaction:
-            from .transaction import Transaction
+    def pipeline(self, transaction: bool = False) -> ClusterPipeline | Transaction:
+        """Queue commands and send them together: :class:`ClusterPipeline`, or with ``transaction=True``
+        a :class:`Transaction` (MULTI/EXEC on one slot, with WATCH)."""
+        return Transaction(self) if transaction else ClusterPipeline(self)
 
-            return Transaction(self)  # type: ignore[return-value]
-        return ClusterPipeline(self)
+    def transaction(self, func: Callable[[Transaction], Any], *watches: Any, max_attempts: int | None = None) -> list:
+        """Run ``func(tx)`` in a WATCH/MULTI/EXEC transaction, again while a watched key changes.
+
+        ``func`` reads through ``tx`` (commands run at once while watching), calls ``tx.multi()``, then
+        queues writes. Returns EXEC's results. ``max_attempts`` bounds the retries (None: until it runs).
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            with Transaction(self) as tx:
+                if watches:
+                    tx.watch(*watches)
+                func(tx)
+                try:
+                    return tx.execute()
+                except WatchError:
+                    if max_attempts is not None and attempt >= max_attempts:
+                        raise
+
+    def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
+        """Send one command to each node of ``target_nodes`` (all written, then all read); merge replies."""
+        nodes = resolve_targets(self._topology.slot_map, target_nodes)
+        outcomes = self._send_batch({node: [0] for node in nodes}, set(), set(), [pack_command(args)])
+        replies = {}
+        for node in nodes:
+            reply = outcomes[node][0]
+            if isinstance(reply, BaseException):
+                if not isinstance(reply, ResponseError):
+                    self._topology.mark_down(node)
+                    self._topology.refresh(f"{node.name}: {type(reply).__name__}")
+                    raise reply
+                raise ResponseError(f"{reply.message} (from {node.name})")
+            replies[node.name] = reply
+        return combine(replies)
+
+    def scan_iter(
+        self, match: Any = None, count: int | None = None, _type: Any = None, target_nodes: Any = fanout.PRIMARIES
+    ) -> Iterator:
+        """Every key, one master at a time with SCAN's cursor, yielding as they come.
+
+        If a master fails over mid-scan, the scan continues on its promoted replica with the same
+        cursor (the data is the same; as with any SCAN, a key may be yielded twice).
+        """
+        args: list[Any] = []
+        if match is not None:
+            args += [b"MATCH", match]
+        if count is not None:
+            args += [b"COUNT", count]
+        if _type is not None:
+            args += [b"TYPE", _type]
+        topology = self._topology
+        slots = topology.slot_map.slots
+        for node in resolve_targets(topology.slot_map, target_nodes):
+            shard = topology.slot_map.shard_of_node(node)
+            # After a failover the shard is found again by one of the slots it served.
+            first_slot = next((i for i, s in enumerate(slots) if s is shard), None)
+            cursor: Any = 0
+            failures = 0
+            while True:
+                reply = self._send(node, pack_command((b"SCAN", cursor, *args)), False, False)
+                if isinstance(reply, BaseException):
+                    if isinstance(reply, ResponseError) or first_slot is None or failures >= self._policy.max_retries:
+                        raise reply
+                    failures += 1
+                    topology.mark_down(node)
+                    time.sleep(self._policy.backoff(failures))
+                    topology.refresh(f"scan: {node.name} failed")
+                    current = topology.slot_map.slots[first_slot]
+                    node = current.master if current is not None else node
+                    continue
+                cursor, keys = reply
+                yield from keys
+                if cursor in (b"0", "0", 0):
+                    break
+
+    def register_script(self, source: str | bytes) -> Script:
+        """A :class:`~rediscluster_lite.script.Script`: EVALSHA, falling back to EVAL on NOSCRIPT."""
+        return Script(self, source)
 
     def pubsub(self) -> Any:
         """A subscriber: classic channels on one node, sharded channels on their slots' owners."""
@@ -279,14 +365,14 @@ class ClusterClient(CommandsMixin):
             outcomes[node] = raw
         return outcomes
 
-    def _run(self, packed: bytes, slot: int | None, readonly: bool) -> Any:
+    def _run(self, packed: bytes, slot: int | None, readonly: bool, block: float | None = None) -> Any:
         topology = self._topology
         if _monotonic() >= topology.refresh_due:
             topology.refresh("periodic")
         first = None
         node = direct_target(topology, slot, readonly)
         if node is not None:
-            outcome = self._send(node, packed, False, False)
+            outcome = self._send(node, packed, False, False, block)
             if not isinstance(outcome, BaseException):
                 return outcome  # the hot path: no generator, no effects
             first = (node, outcome)
@@ -298,7 +384,7 @@ class ClusterClient(CommandsMixin):
         while True:
             kind = effect[0]
             if kind == SEND:
-                outcome = self._send(effect[1], packed, effect[2], effect[3])
+                outcome = self._send(effect[1], packed, effect[2], effect[3], block)
             elif kind == SLEEP:
                 time.sleep(effect[1])
                 outcome = None
@@ -312,8 +398,12 @@ class ClusterClient(CommandsMixin):
             except StopIteration as done:
                 return done.value
 
-    def _send(self, node: Node, packed: bytes, asking: bool, replica_read: bool) -> Any:
-        """One attempt on one node. Returns the reply, or the transport error as a value."""
+    def _send(self, node: Node, packed: bytes, asking: bool, replica_read: bool, block: float | None = None) -> Any:
+        """One attempt on one node. Returns the reply, or the transport error as a value.
+
+        ``block``: the command may legitimately wait that long on the server (BLPOP's timeout; 0 means
+        forever), so the read timeout is extended by it for this request.
+        """
         pool = self._topology.pool(node)
         try:
             conn = pool.acquire()
@@ -322,6 +412,9 @@ class ClusterClient(CommandsMixin):
         except ResponseError as exc:  # AUTH refused while opening
             return exc
         try:
+            if block is not None:
+                base = self._settings.socket_timeout
+                conn.set_read_timeout(None if block == 0 or base is None else base + block)
             if asking:
                 conn.send(ASKING + packed)
                 first = conn.read_reply()
@@ -332,6 +425,8 @@ class ClusterClient(CommandsMixin):
                 reply = conn.request_readonly(packed)
             else:
                 reply = conn.request(packed)
+            if block is not None:
+                conn.set_read_timeout(base)
         except _TRANSPORT_ERRORS as exc:
             pool.discard(conn)
             return exc

@@ -201,6 +201,18 @@ class Connection:
 
     # --- requests --------------------------------------------------------------------------------
 
+    def set_read_timeout(self, timeout: float | None) -> None:
+        """Change how long a read may wait (``None``: forever). Blocking commands use it, then restore."""
+        sock = self.sock
+        if sock is None:
+            return
+        if isinstance(sock, _ssl.SSLSocket):
+            sock.settimeout(timeout)
+            return
+        seconds = int(timeout) if timeout is not None else 0
+        micros = int((timeout - seconds) * 1_000_000) if timeout is not None else 0
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, micros))
+
     def send(self, data: bytes) -> None:
         try:
             self.sock.sendall(data)  # type: ignore[union-attr]

@@ -30,6 +30,8 @@ class ClusterPipeline(CommandsMixin):
     Not atomic: use ``client.pipeline(transaction=True)`` for MULTI/EXEC on one slot.
     """
 
+    queues_commands = True  # a Script sends its body (EVAL) when queued: NOSCRIPT can't be handled mid-batch
+
     def __init__(self, client: ClusterClient) -> None:
         self._client = client
         # Three aligned lists, one entry per command sent: kept flat because queueing is the hot path.
@@ -84,6 +86,17 @@ class ClusterPipeline(CommandsMixin):
             self._packed.append(pack_command(argv))
             self._routes.append((slot, readonly, readonly))
         return self
+
+    def _blocking(
+        self, args: tuple, keys: Sequence, readonly: bool, block: float, convert: Callable | None = None
+    ) -> Any:
+        # Queued like any command; the pipeline's reads keep the socket timeout (keep blocks short).
+        return self._queue(args, slot_of_keys(keys, args[0].decode()), readonly, convert)
+
+    def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
+        raise TypeError(
+            f"{command_name_of(pack_command(args))} goes to many nodes; call it on the client, not a pipeline"
+        )
 
     def execute_command(self, *args: Any, readonly: bool | None = None) -> ClusterPipeline:
         slot, readonly = self._client._route_of(args, readonly)

@@ -46,10 +46,7 @@ class NodePool:
         self._closed = False
 
     def __repr__(self) -> str:
-        return (
-            f"<NodePool {self.node.name} open={self._open} idle={len(self._idle)} "
-            f"max={self.max_connections}>"
-        )
+        return f"<NodePool {self.node.name} open={self._open} idle={len(self._idle)} max={self.max_connections}>"
 
     def acquire(self) -> Connection:
         """An open connection, idle-checked. Raises ConnectError/ConnectTimeout/PoolTimeout."""
