@@ -161,6 +161,8 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], indent: i
 
 def seconds(s: float) -> str:
     """A duration the way people read it: ``8 ms``, ``2.41 s``."""
+    if s < 0.01:
+        return f"{s * 1000:.1f} ms"
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
 
