@@ -12,7 +12,7 @@ from typing import Any
 
 from .keyslot import key_slot
 
-__all__ = ["split", "combine_in_order", "combine_sum", "combine_all_ok"]
+__all__ = ["split", "combine_in_order", "combine_sum", "combine_all_ok", "PER_KEY_FALLBACK", "stuck_on_migration"]
 
 # One part: (slot, positions of its keys in the caller's key list, the argv to send)
 Part = tuple[int, list[int], tuple]
@@ -50,3 +50,28 @@ def combine_sum(parts: list[Part], replies: list[Any], count: int) -> int:
 def combine_all_ok(parts: list[Part], replies: list[Any], count: int) -> bool:
     """MSET: true when every part said OK."""
     return all(r == b"OK" or r == "OK" for r in replies)
+
+
+def _concat(replies: list[Any]) -> list:
+    return [value for reply in replies for value in reply]
+
+
+# While a slot migrates, a multi-key command whose keys are split between the two nodes gets TRYAGAIN
+# until the migration ends. For these commands, one key at a time means the same thing (each follows its
+# own ASK), so the client falls back to that instead of failing. MSET is left out: within one slot it is
+# atomic, and a caller who tagged keys together may count on that.
+PER_KEY_FALLBACK: dict[bytes, Any] = {
+    b"MGET": _concat,
+    b"DEL": sum,
+    b"UNLINK": sum,
+    b"EXISTS": sum,
+    b"TOUCH": sum,
+}
+
+
+def stuck_on_migration(error: BaseException) -> bool:
+    """True for a failure caused by TRYAGAIN (a multi-key command on a slot being migrated)."""
+    code = getattr(error, "code", None)
+    if code == "TRYAGAIN":
+        return True
+    return any(entry[0] == "TRYAGAIN" for entry in getattr(error, "history", ()))

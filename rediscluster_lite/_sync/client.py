@@ -15,10 +15,10 @@ from urllib.parse import unquote, urlsplit
 from .. import fanout
 from ..api import CommandsMixin
 from ..commands import refuse_connection_state, slot_of_keys
-from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError, WatchError
+from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError, TooManyRedirects, WatchError
 from ..fanout import resolve_targets
 from ..keyslot import key_slot
-from ..multikey import split
+from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
 from ..readfrom import ReadFrom
 from ..resp import ASKING, READONLY, pack_command
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, direct_target, route, route_batch
@@ -191,15 +191,31 @@ class ClusterClient(CommandsMixin):
         parts = split(command, args, step)
         if len(parts) == 1:
             slot, _, argv = parts[0]
-            replies = [self._run(pack_command(argv), slot, readonly)]
+            try:
+                replies = [self._run(pack_command(argv), slot, readonly)]
+            except TooManyRedirects as exc:
+                replies = [exc]
         else:
             replies = self._run_batch(
                 [pack_command(argv) for _, _, argv in parts], [(slot, readonly, readonly) for slot, _, _ in parts]
             )
-            for index, reply in enumerate(replies):
-                if isinstance(reply, BaseException):
+        for index, reply in enumerate(replies):
+            if isinstance(reply, BaseException):
+                merge = PER_KEY_FALLBACK.get(command)
+                if merge is None or not stuck_on_migration(reply):
                     raise_batch_error(replies, index, command.decode())
+                replies[index] = merge(self._one_key_each(command, parts[index][2][1:], readonly))
         return combine(parts, replies, len(args) // step)
+
+    def _one_key_each(self, command: bytes, keys: Sequence, readonly: bool) -> list:
+        """``command`` once per key (for a slot mid-migration: each key follows its own ASK)."""
+        replies = self._run_batch(
+            [pack_command((command, key)) for key in keys], [(key_slot(key), readonly, readonly) for key in keys]
+        )
+        for index, reply in enumerate(replies):
+            if isinstance(reply, BaseException):
+                raise_batch_error(replies, index, command.decode())
+        return replies
 
     def pipeline(self, transaction: bool = False) -> ClusterPipeline | Transaction:
         """Queue commands and send them together: :class:`ClusterPipeline`, or with ``transaction=True``
