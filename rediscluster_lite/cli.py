@@ -108,7 +108,7 @@ class Printer:
             return
         from rich.padding import Padding
 
-        self.console.print(Padding(self.rich_table(columns, rows, styles), (0, 0, 0, indent)))
+        self.console.print(Padding(self.rich_table(columns, rows, styles), (0, 0, 0, indent), expand=False))
 
     def rich_table(self, columns: Sequence[str], rows: Sequence[Sequence[str]], styles: Any = None) -> Any:
         from rich import box
@@ -116,7 +116,7 @@ class Printer:
 
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold cyan")
         for c in columns:
-            numeric = c in ("KEYS", "SLOTS", "OPS/S", "CLIENTS", "PID", "EPOCH", "SLOT")
+            numeric = c in _NUMERIC
             table.add_column(c, justify="right" if numeric else "left", no_wrap=True)
         for i, row in enumerate(rows):
             table.add_row(*row, style=(styles[i] if styles else None) or "")
@@ -139,6 +139,9 @@ class Printer:
             self.out.flush()
 
 
+_NUMERIC = frozenset({"KEYS", "SLOTS", "SLOT", "OPS/S", "CLIENTS", "PID", "EPOCH", "TOOK", "SET TOOK"})
+
+
 def _isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -153,8 +156,10 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], indent: i
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     lines = []
-    for row in [list(columns), *rows]:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
+    for row in [columns, *rows]:
+        cells = [
+            cell.rjust(widths[i]) if columns[i] in _NUMERIC else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ]
         lines.append((" " * indent + "  ".join(cells)).rstrip())
     return "\n".join(lines) + "\n"
 
@@ -379,8 +384,9 @@ def cmd_cluster_status(args: argparse.Namespace, p: Printer) -> int:
             except InspectError as e:
                 problem = str(e)
         entries = {e.port: e for e in view.entries} if view else {}
+        order = {e.port: i for i, e in enumerate(ordered_nodes(view.entries))} if view else {}
         nodes = []
-        for node in rec.nodes:
+        for node in sorted(rec.nodes, key=lambda n: order.get(int(n["port"]), len(order))):
             port = int(node["port"])
             e = entries.get(port)
             master = view.by_id(e.master_id) if view and e else None
