@@ -75,7 +75,8 @@ class PubSub:
         self._queue: deque[Any] = deque()
         self._buf = bytearray(_BUFFER_SIZE)
         self._last_read: dict[str, float] = {}
-        self._ping_sent: dict[str, float] = {}
+        # link -> when it last had to answer and has not yet (reset by each read while answers are due)
+        self._awaiting: dict[str, float] = {}
         self._partial: dict[str, int] = {}
         self._tail: dict[str, bytes] = {}
         self._closed = False
@@ -210,31 +211,30 @@ class PubSub:
 
     def _next_wake(self) -> float:
         wake = self._core.next_due()
+        limit = self._settings.socket_timeout
         interval = self.health_check_interval
-        if interval:
-            for link in self._conns:
-                sent = self._ping_sent.get(link)
-                if sent is not None:
-                    wake = min(wake, sent + self._ping_timeout())
-                else:
-                    wake = min(wake, self._last_read.get(link, 0.0) + interval)
+        for link in self._conns:
+            waiting = self._awaiting.get(link)
+            if waiting is not None:
+                if limit is not None:
+                    wake = min(wake, waiting + limit)
+            elif interval:
+                wake = min(wake, self._last_read.get(link, 0.0) + interval)
         return wake
-
-    def _ping_timeout(self) -> float:
-        return self._settings.socket_timeout or self.health_check_interval or 5.0
 
     def _maintain(self, now: float) -> None:
         """Health checks, then whatever the core has due (reconnections, resubscriptions)."""
+        # Every command on a link (a subscribe, a PING) must see a reply within socket_timeout: a node that
+        # hangs, or a network that drops packets silently, is then treated like a closed connection.
+        limit = self._settings.socket_timeout
         interval = self.health_check_interval
-        if interval:
-            for link in list(self._conns):
-                sent = self._ping_sent.get(link)
-                if sent is not None:
-                    if now - sent > self._ping_timeout():
-                        self._lose(link, now)  # no answer to PING: the node hangs or the network dropped
-                elif now - self._last_read.get(link, now) >= interval:
-                    self._core.queue_ping(link)
-                    self._ping_sent[link] = now
+        for link in list(self._conns):
+            waiting = self._awaiting.get(link)
+            if waiting is not None:
+                if limit is not None and now - waiting > limit:
+                    self._lose(link, now)
+            elif interval and now - self._last_read.get(link, now) >= interval:
+                self._core.queue_ping(link)  # silent for a while: make it say something
         self._flush(now)
 
     def _flush(self, now: float) -> None:
@@ -255,6 +255,8 @@ class PubSub:
                 conn.send(b"".join([pack_command(argv) for argv in commands]))
             except _LINK_ERRORS:
                 self._lose(link, now)
+                continue
+            self._awaiting.setdefault(link, now)
 
     def _open(self, link: str, node: Node, now: float) -> Connection | None:
         conn = Connection(node, self._settings)
@@ -274,7 +276,7 @@ class PubSub:
     def _close_link(self, link: str) -> None:
         conn = self._conns.pop(link, None)
         self._last_read.pop(link, None)
-        self._ping_sent.pop(link, None)
+        self._awaiting.pop(link, None)
         self._partial.pop(link, None)
         self._tail.pop(link, None)
         if conn is None:
@@ -326,7 +328,6 @@ class PubSub:
                 self._lose(link, now)
                 return
             self._last_read[link] = now
-            self._ping_sent.pop(link, None)
             try:
                 self._feed(link, conn, n)
             except ProtocolError:
@@ -374,6 +375,10 @@ class PubSub:
             if reply is False:
                 if not reader.has_data():
                     self._partial[link] = 0
+                if core.pending.get(link):
+                    self._awaiting[link] = now  # it spoke: give the rest of the answers a new timeout
+                else:
+                    self._awaiting.pop(link, None)
                 return True
             try:
                 item, effect = core.on_reply(link, reply, now)
