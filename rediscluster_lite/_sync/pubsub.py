@@ -12,7 +12,7 @@ import select
 import ssl as _ssl
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
@@ -156,7 +156,7 @@ class PubSub:
         """Sharded ``SUNSUBSCRIBE`` of ``channels``, or of every sharded channel if none is given."""
         self._intent(lambda: self._core.unsubscribe(SHARD, channels))
 
-    def _intent(self, change: Any) -> None:
+    def _intent(self, change: Callable[[], None]) -> None:
         if self._closed:
             raise ClientClosedError("this PubSub is closed")
         change()
