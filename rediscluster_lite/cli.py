@@ -306,15 +306,18 @@ def cmd_cluster_up(args: argparse.Namespace, p: Printer) -> int:
             )
         raise CliError(f"{data_dir} holds a stopped cluster; `{PROG} cluster down` removes it")
     existed = data_dir.exists()
-    cluster = LocalCluster(
-        masters=args.masters,
-        replicas_per_master=args.replicas,
-        base_port=None if args.free_ports else args.base_port,
-        data_dir=data_dir,
-        node_timeout_ms=args.node_timeout,
-        appendonly=args.appendonly,
-        persistent=True,  # the nodes outlive this command; `cluster down` stops them
-    )
+    try:
+        cluster = LocalCluster(
+            masters=args.masters,
+            replicas_per_master=args.replicas,
+            base_port=None if args.free_ports else args.base_port,
+            data_dir=data_dir,
+            node_timeout_ms=args.node_timeout,
+            appendonly=args.appendonly,
+            persistent=True,  # the nodes outlive this command; `cluster down` stops them
+        )
+    except ValueError as e:  # a port range that does not fit, and the like
+        raise CliError(str(e), code=2) from None
     try:
         with p.status("starting redis-server processes and forming the cluster..."):
             cluster.start()

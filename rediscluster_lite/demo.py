@@ -46,7 +46,7 @@ def run_demo(base_port: int | None = None, out: TextIO | None = None, node_timeo
     demo = Walkthrough(Printer(out), base_port, node_timeout_ms)
     try:
         demo.run()
-    except (DemoFailed, LauncherError, RedisClusterError, OSError) as e:
+    except (DemoFailed, LauncherError, RedisClusterError, OSError, ValueError) as e:
         where = f" at step {demo.step_no} ({STEPS[demo.step_no - 1]})" if demo.step_no else ""
         demo.p.flush()
         _fail(f"demo failed{where}: {e}")
