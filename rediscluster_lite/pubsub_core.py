@@ -162,6 +162,7 @@ class PubSubCore:
         self.classic_avoid: Node | None = None
         # sharded channels: placed on a link (subscribed or on the way), or homeless until a due time
         self.placed: dict[Any, str] = {}
+        self.per_link: dict[str, int] = {}  # sharded link -> how many channels are placed on it
         self.homeless: dict[Any, float] = {}
         self.failures: dict[Any, int] = {}
         self.redirect: dict[Any, Node] = {}
@@ -241,7 +242,7 @@ class PubSubCore:
             self.homeless.pop(name, None)
             self.failures.pop(name, None)
             self.redirect.pop(name, None)
-            link = self.placed.pop(name, None)
+            link = self._unplace(name)
             if link is not None:
                 by_link.setdefault(link, []).append(name)
         for link, gone in by_link.items():
@@ -331,7 +332,7 @@ class PubSubCore:
                     self._retry_later(name, now)
                     self.refresh_reason = self.refresh_reason or "pubsub: slot not covered"
                     continue
-                self.placed[name] = node.name
+                self._place(name, node.name)
                 self.link_nodes[node.name] = node
                 by_link.setdefault(node.name, []).append(name)
             for link, names in by_link.items():
@@ -353,6 +354,28 @@ class PubSubCore:
                 queue.append(_Pending(_REPLY_TYPE[argv[0]], tuple(argv[1:]) or (None,)))
             out.append((link, node, commands))
         return out
+
+    def _place(self, name: Any, link: str) -> None:
+        self.placed[name] = link
+        self.per_link[link] = self.per_link.get(link, 0) + 1
+
+    def _unplace(self, name: Any) -> str | None:
+        link = self.placed.pop(name, None)
+        if link is not None:
+            left = self.per_link[link] - 1
+            if left:
+                self.per_link[link] = left
+            else:
+                del self.per_link[link]
+        return link
+
+    def idle_links(self) -> list[str]:
+        """Sharded links with no channel placed and nothing in flight: their connections can be closed."""
+        return [
+            link
+            for link in self.link_nodes
+            if link not in self.per_link and not self.pending.get(link) and not self.outbox.get(link)
+        ]
 
     def _queue(self, link: str, verb: bytes, names: list) -> None:
         self.outbox.setdefault(link, []).append((verb, *names))
@@ -388,7 +411,7 @@ class PubSubCore:
         self.link_nodes.pop(link, None)
         moved = [name for name, at in self.placed.items() if at == link]
         for name in moved:
-            del self.placed[name]
+            self._unplace(name)
             self.redirect.pop(name, None)
             self._retry_later(name, now)
         if moved:
@@ -439,7 +462,7 @@ class PubSubCore:
         if kind == "sunsubscribe" and not solicited:
             # The server dropped it: its slot moved away from this node. Ours to fix, not the caller's news.
             if name in self.wanted[SHARD] and self.placed.get(name) == link:
-                del self.placed[name]
+                self._unplace(name)
                 self._retry_later(name, now)
                 self.refresh_reason = f"pubsub: slot {key_slot(name)} left {link}"
             return None, None
@@ -473,7 +496,7 @@ class PubSubCore:
                     return None, None
                 effect = (MOVED, slot, node)
             for name in names:
-                del self.placed[name]
+                self._unplace(name)
                 if effect is not None:
                     self.redirect[name] = effect[2]
                 self._retry_later(name, now)
@@ -481,7 +504,7 @@ class PubSubCore:
                 self.refresh_reason = f"pubsub: {code}"
             return None, effect
         for name in names:  # refused for good: retrying cannot help
-            del self.placed[name]
+            self._unplace(name)
             self.wanted[SHARD].pop(name, None)
             self.failures.pop(name, None)
         return error, None

@@ -424,3 +424,27 @@ def test_decoding_core_matches_str_echoes():
     assert commands == [(b"SSUBSCRIBE", "s{1}")]
     message, _ = core.on_reply(link, reply(wire("ssubscribe", "s{1}", 1), "utf-8"), 0.0)
     assert message["channel"] == "s{1}" and not core.pending[link]
+
+
+def test_links_left_without_channels_are_idle():
+    core = PubSubCore()
+    a1, a2 = on(A, count=2)
+    (b1,) = on(B)
+    core.subscribe(SHARD, [a1, a2, b1])
+    core.plan(0.0, MAP)
+    assert core.per_link == {A.name: 2, B.name: 1}
+    for name in (a1, a2):
+        confirm(core, A.name, "ssubscribe", name)
+    confirm(core, B.name, "ssubscribe", b1)
+    assert core.idle_links() == []
+    core.unsubscribe(SHARD, [a1, a2])
+    assert core.idle_links() == []  # the SUNSUBSCRIBE is still to be sent...
+    core.plan(0.0, MAP)
+    assert core.idle_links() == []  # ...then answered
+    confirm(core, A.name, "sunsubscribe", a1, 1)
+    confirm(core, A.name, "sunsubscribe", a2, 0)
+    assert core.idle_links() == [A.name]
+    confirm(core, B.name, "sunsubscribe", b1, 0, now=1.0)  # pushed: the slot left B
+    assert core.per_link == {} and sorted(core.idle_links()) == [A.name, B.name]
+    core.link_lost(A.name, 1.0)  # closing an idle link moves nothing
+    assert core.homeless == {b1: 1.0} and core.idle_links() == [B.name]

@@ -126,6 +126,7 @@ def test_sharded_channels_on_several_slots_and_nodes(redis_cluster, client):
         assert all(m["type"] == "ssubscribe" for m in confirmed)
         # each channel on its slot's master, one dedicated connection per master
         assert p.shard_nodes == {c.encode(): client.node_for(c).name for c in channels}
+        assert sorted(p.connections) == sorted(m.name for m in client.slot_map.masters)
         for master in redis_cluster.masters():
             on_server = redis_cluster.command(master, "PUBSUB", "SHARDCHANNELS", f"{channels[0].split(':')[0]}:*")
             assert sorted(on_server) == sorted(by_node[master.addr])
@@ -166,6 +167,9 @@ def test_unsubscribe_everything(redis_cluster, client):
         gone = confirmations(p, 3)
         assert sorted(m["type"] for m in gone) == ["punsubscribe", "sunsubscribe", "unsubscribe"]
         assert not p.subscribed
+        assert len(p.connections) == 2  # the classic one and the sharded node's, until the next read...
+        p.get_message()
+        assert list(p.connections) == ["classic"]  # ...which closes the sharded one: nothing left on it
         assert list(p.listen()) == []  # nothing subscribed: listen() ends at once
         client.publish(channel, "late")
         client.spublish(shard, "late")
@@ -350,10 +354,15 @@ def test_slot_migration_resubscribes_at_the_new_owner(redis_cluster_factory):
             assert got[0]["data"].startswith(b"after-")
             assert p.shard_nodes[shard.encode()] == target.addr
             assert p.shard_nodes[neighbour.encode()] == source.addr
+            assert sorted(p.connections) == sorted([source.addr, target.addr])
             assert cluster.command(target, "PUBSUB", "SHARDCHANNELS") == [shard]
             assert cluster.command(source, "PUBSUB", "SHARDCHANNELS") == [neighbour]
             client.spublish(neighbour, "neighbour")
             assert [m["data"] for m in messages(p, 1)] == [b"neighbour"]
+            p.sunsubscribe(neighbour)
+            p.get_message(timeout=0.3)
+            p.get_message()
+            assert list(p.connections) == [target.addr]  # nothing left on the source: closed
 
 
 def test_health_check_notices_a_silent_node(redis_cluster_factory):

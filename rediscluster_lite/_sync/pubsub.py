@@ -126,6 +126,11 @@ class PubSub:
         return self._core.classic_node
 
     @property
+    def connections(self) -> dict[str, str]:
+        """Open connections: ``"classic"`` or the sharded node's ``host:port`` -> the node's ``host:port``."""
+        return {link: conn.node.name for link, conn in self._conns.items()}
+
+    @property
     def shard_nodes(self) -> dict[Any, str]:
         """Sharded channel -> ``host:port`` of the node it is subscribed on (or being subscribed on)."""
         return dict(self._core.placed)
@@ -235,6 +240,8 @@ class PubSub:
                     self._lose(link, now)
             elif interval and now - self._last_read.get(link, now) >= interval:
                 self._core.queue_ping(link)  # silent for a while: make it say something
+        for link in self._core.idle_links():  # every channel left that node (unsubscribed, or moved away)
+            self._lose(link, now)
         self._flush(now)
 
     def _flush(self, now: float) -> None:
