@@ -432,7 +432,13 @@ def cmd_cluster_status(args: argparse.Namespace, p: Printer) -> int:
     else:
         rows = []
         for n in nodes:
-            where = ranges_text([tuple(r) for r in n["slot_ranges"]]) if n["role"] == "master" else n["master"]
+            where = (
+                ranges_text([tuple(r) for r in n["slot_ranges"]])
+                if n["role"] == "master"
+                else f"of {n['master']}"
+                if n["master"]
+                else None
+            )
             rows.append(
                 [
                     n["address"],
