@@ -386,3 +386,24 @@ def test_health_check_notices_a_silent_node(redis_cluster_factory):
             receive_after(p, tolerant(client.spublish), shard, timeout=30)
             promoted = cluster.wait_for_failover(frozen)
             assert p.shard_nodes[shard.encode()] == promoted.addr
+
+
+def test_tls_and_password(redis_cluster_factory):
+    """TLS sockets read whole records (and keep Python's timeout mode); AUTH runs on every new connection."""
+    cluster = redis_cluster_factory(tls=True, password="pubsub-secret", replicas_per_master=0)
+    with ClusterClient(cluster.startup_nodes, ssl=cluster.client_ssl_context(), password="pubsub-secret") as client:
+        by_node = channels_on_every_master(client, "tls")
+        channels = [c for group in by_node.values() for c in group]
+        with PubSub(client, health_check_interval=0.2) as p:
+            p.subscribe("tls-classic")
+            p.ssubscribe(*channels)
+            confirmations(p, 1 + len(channels))
+            time.sleep(0.5)
+            assert p.get_message(timeout=0.3) is None  # health-check PINGs went and came back unseen
+            big = "x" * 200_000  # larger than one TLS record and one read buffer
+            client.publish("tls-classic", big)
+            for c in channels:
+                client.spublish(c, c)
+            got = messages(p, 1 + len(channels))
+            assert sorted(m["data"] for m in got) == sorted([big.encode(), *(c.encode() for c in channels)])
+            assert len(p.connections) == 4
