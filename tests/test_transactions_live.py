@@ -79,10 +79,18 @@ def test_multi_key_commands_of_one_slot_run_as_one_command(client):
     t = tag()
     with client.pipeline(transaction=True) as tx:
         tx.mset({f"{t}:a": "1", f"{t}:b": "2"})
-        tx.mget(f"{t}:a", f"{t}:b", f"{t}:c")
         tx.exists(f"{t}:a", f"{t}:b", f"{t}:c")
+        tx.touch(f"{t}:a")
         tx.delete(f"{t}:a", f"{t}:b")
-        assert tx.execute() == [True, [b"1", b"2", None], 2, 2]
+        assert tx.execute() == [True, 2, 1, 2]
+
+
+def test_mget_in_a_transaction_returns_the_values_in_key_order(client):
+    t = tag()
+    client.mset({f"{t}:a": "1", f"{t}:b": "2"})
+    with client.pipeline(transaction=True) as tx:
+        tx.mget(f"{t}:b", f"{t}:missing", f"{t}:a")
+        assert tx.execute() == [[b"2", None, b"1"]]
 
 
 def test_one_multi_and_one_exec_on_the_slots_master(client, redis_cluster):
