@@ -115,7 +115,7 @@ class Walkthrough:
         return role
 
     def served_text(self, served: list[Node]) -> str:
-        return ", ".join(f"{n.addr} ({self.node_label(n)})" for n in served) or "no node (?)"
+        return ", ".join(f"{n.addr}, now a {self.node_label(n)}," for n in served).rstrip(",") or "no node (?)"
 
     # ------------------------------------------------------------------ measuring
 

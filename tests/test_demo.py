@@ -69,7 +69,7 @@ def test_demo_end_to_end():
     # Step 7: roles stayed. Step 8: the value written after the failover survived; the old master serves reads.
     assert "the new roles stayed" in out
     assert "b'value-01 (written after the failover)'" in out
-    assert re.search(r"is served by (\S+) \(replica of \S+\) \(measured\)", out)
+    assert re.search(r"is served by \S+, now a replica of \S+ \(measured\)", out)
     # Step 9 and the summary.
     assert "nothing left running" in out
     assert "Timings" in out and "failover (SIGKILL -> replica promoted" in out
