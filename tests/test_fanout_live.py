@@ -365,6 +365,19 @@ def test_scan_iter_reaches_a_failed_over_master_after_the_map_was_refreshed(redi
     assert set(got) == keys
 
 
+def test_dbsize_right_after_a_failover_reaches_the_promoted_master(redis_cluster_factory):
+    # The map still names the dead master. Connecting to it fails, so nothing was sent: like any command
+    # whose connect failed (router rule 5), the fan-out refreshes and asks the promoted node instead.
+    cluster, keys = seeded_factory_cluster(redis_cluster_factory)
+    with ClusterClient(cluster.startup_nodes, refresh_interval=None) as client:
+        assert client.dbsize() == len(keys)
+        victim = cluster.masters()[1]
+        cluster.kill(victim)
+        cluster.wait_for_failover(victim)
+        assert client.dbsize() == len(keys)
+        assert client.ping(target_nodes="primaries") is True
+
+
 def test_key_slot_spread_of_the_known_keys():
     # Guards the premise of the tests above: the known keys cover all three default shards.
     slots = {key_slot(k) for k in known_keys()}
