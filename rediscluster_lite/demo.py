@@ -19,6 +19,7 @@ from .cli import Printer, _fail, pid_running, seconds
 from .errors import ClusterDownError, RedisClusterError
 from .errors import ConnectionError as ClientConnectionError
 from .local import LauncherError, LocalCluster, Node
+from .monitor import fetch_view, ranges_text
 
 __all__ = ["run_demo", "DemoFailed", "STEPS", "KEYS"]
 
@@ -184,11 +185,11 @@ class Walkthrough:
         )
         with self.p.status("starting 6 redis-server processes and forming the cluster..."):
             cluster.start()
+        view = fetch_view([n.addr for n in cluster.nodes])  # what the nodes themselves say
         rows = []
-        for m in cluster.masters():
-            (lo, hi), *_ = cluster._known_slots.get(m.node_id, ((0, 0),))
-            reps = " ".join(r.addr for r in cluster.replicas_of(m))
-            rows.append([m.addr, f"{lo}-{hi}", reps, str(m.pid)])
+        for m in view.masters():
+            reps = " ".join(r.addr for r in view.replicas_of(m))
+            rows.append([m.addr, ranges_text(m.slots), reps, str(cluster.node(m.port).pid)])
         self.p.table(["MASTER", "SLOTS", "REPLICA", "PID"], rows, indent=6)
         version = ".".join(map(str, cluster.redis_version or ()))
         took = self.timed("cluster start (6 nodes, formed, replicas in sync)", cluster.start_seconds or 0.0)
