@@ -172,7 +172,7 @@ def test_xread_block_returns_entries_added_by_another_thread(client, pusher):
     result, elapsed = timed(lambda: client.xread({stream: "$"}, block=5000))
     assert elapsed >= 0.3
     assert result is not None
-    (name, entries), = result
+    ((name, entries),) = result
     assert name == stream.encode()
     assert len(entries) == 1
     entry_id, fields = entries[0]

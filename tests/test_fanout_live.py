@@ -182,9 +182,7 @@ def test_config_set_on_one_node_leaves_the_others(client, cluster):
     one = cluster.masters()[1]
     try:
         assert client.config_set("slowlog-max-len", 55, target_nodes=f"{one.host}:{one.port}") is True
-        values = {
-            n.port: cluster.command(n, "CONFIG", "GET", "slowlog-max-len")[1] for n in cluster.nodes
-        }
+        values = {n.port: cluster.command(n, "CONFIG", "GET", "slowlog-max-len")[1] for n in cluster.nodes}
         assert values.pop(one.port) == "55"
         assert set(values.values()) == {"128"}
     finally:
