@@ -50,6 +50,8 @@ def resolve_targets(slot_map: SlotMap, target: Any) -> list[Node]:
             for node in resolve_targets(slot_map, item):
                 if node not in out:
                     out.append(node)
+        if not out:
+            raise ValueError("target_nodes is an empty list: name at least one node")
         return out
     raise TypeError(f"target_nodes must be a mode name, a node or a list of nodes, not {type(target).__name__}")
 

@@ -32,7 +32,7 @@ It returns the final reply or raises. It never touches a socket, a clock or a th
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any, Protocol
 
 from .errors import (
@@ -301,37 +301,44 @@ def route(
                 yield (REFRESH, f"{node.name}: {type(outcome).__name__}")
 
 
-def route_batch(state: RoutingState, policy: RetryPolicy, commands: list[tuple[int | None, bool, bool]]) -> Route:
+def route_batch(
+    state: RoutingState, policy: RetryPolicy, slots: Sequence[int | None], readonly: Sequence[bool]
+) -> Route:
     """Drive many commands at once (a pipeline): each follows the same rules as :func:`route`.
 
-    ``commands`` are ``(slot, readonly, repeatable)``. Yields ``(SEND_BATCH, plan, asking, replica_nodes)``:
-    ``plan`` maps each node to the indexes of the commands to send it, in order; ``asking`` is the set of
-    indexes to precede with ``ASKING``; ``replica_nodes`` the nodes read from as replicas (``READONLY``).
-    Receives, for each node, the list of outcomes in the same order (a reply, or the transport error for
-    commands whose reply never came). Only commands that were redirected or failed are sent again.
-    Returns the list of results, an exception instance in place of each command that failed.
+    Command ``i`` has key slot ``slots[i]`` (``None``: keyless) and is read-only (so also safe to resend)
+    when ``readonly[i]``. Yields ``(SEND_BATCH, plan, asking, replica_nodes)``: ``plan`` maps each node
+    to the indexes of the commands to send it, in order; ``asking`` is the set of indexes to precede with
+    ``ASKING``; ``replica_nodes`` the nodes read from as replicas (``READONLY``). Receives, for each node,
+    the list of outcomes in the same order (a reply, or the transport error for commands whose reply
+    never came). Only commands that were redirected or failed are sent again. Returns the list of
+    results, an exception instance in place of each command that failed.
     """
-    results: list[Any] = [None] * len(commands)
+    results: list[Any] = [None] * len(slots)
     attempts: dict[int, Attempt] = {}
-    slots = state.slot_map.slots
-    primary_reads = state.read_from is ReadFrom.PRIMARY
-    # First round, the common case inline: each keyed command to its slot's master, grouped by shard
-    # identity (an int hash; hashing a Node runs Python code).
-    by_shard: dict[int, tuple[Shard, list[int]]] = {}
-    i = 0
-    for slot, readonly, repeatable in commands:
-        shard = slots[slot] if slot is not None and (primary_reads or not readonly) else None
-        if shard is not None:
-            group = by_shard.get(id(shard))
-            if group is None:
-                group = by_shard[id(shard)] = (shard, [])
-            group[1].append(i)
+    slot_map = state.slot_map
+    shards = slot_map.shards
+    # First round, the common case inline: each keyed command to its slot's master, grouped by the
+    # shard's position (two list lookups a command; the last group collects uncovered slots).
+    groups: list[list[int]] = [[] for _ in range(len(shards) + 1)]
+    if state.read_from is ReadFrom.PRIMARY or not any(readonly):
+        if None in slots:
+            index = slot_map.shard_index
+            for i, slot in enumerate(slots):
+                groups[index[slot] if slot is not None else -1].append(i)
         else:
-            attempts[i] = Attempt(slot, readonly, repeatable)
-        i += 1
+            for i, position in enumerate(map(slot_map.shard_index.__getitem__, slots)):
+                groups[position].append(i)
+    else:
+        index = slot_map.shard_index
+        for i, slot in enumerate(slots):
+            groups[-1 if readonly[i] or slot is None else index[slot]].append(i)
+    for i in groups[-1]:
+        attempts[i] = Attempt(slots[i], readonly[i], readonly[i])
     plan: dict[Node, list[int]] = {}
-    for shard, indexes in by_shard.values():
-        plan.setdefault(shard.master, []).extend(indexes)
+    for shard, indexes in zip(shards, groups):
+        if indexes:
+            plan.setdefault(shard.master, []).extend(indexes)
     pending = list(attempts)
     while True:
         asking: set[int] = set()
@@ -376,8 +383,7 @@ def route_batch(state: RoutingState, policy: RetryPolicy, commands: list[tuple[i
                     continue
                 attempt = attempts.get(i)
                 if attempt is None:
-                    slot, readonly, repeatable = commands[i]
-                    attempt = attempts[i] = Attempt(slot, readonly, repeatable)
+                    attempt = attempts[i] = Attempt(slots[i], readonly[i], readonly[i])
                 verdict, payload = attempt.handle(state, policy, node, outcome)
                 if verdict == DONE or verdict == FAIL:
                     results[i] = payload

@@ -73,6 +73,14 @@ class SlotMap:
 
     slots: list  # list[Shard | None], length SLOTS; never mutated after construction
     shards: tuple[Shard, ...]
+    # slot -> position of its shard in ``shards`` (len(shards) when uncovered): lets a pipeline group
+    # commands by shard with two list lookups each, no hashing.
+    shard_index: list = field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        position = {id(shard): i for i, shard in enumerate(self.shards)}
+        missing = len(self.shards)
+        object.__setattr__(self, "shard_index", [position.get(id(shard), missing) for shard in self.slots])
 
     @property
     def masters(self) -> tuple[Node, ...]:

@@ -197,7 +197,7 @@ class ClusterClient(CommandsMixin):
                 replies = [exc]
         else:
             replies = self._run_batch(
-                [pack_command(argv) for _, _, argv in parts], [(slot, readonly, readonly) for slot, _, _ in parts]
+                [pack_command(argv) for _, _, argv in parts], [slot for slot, _, _ in parts], [readonly] * len(parts)
             )
         for index, reply in enumerate(replies):
             if isinstance(reply, BaseException):
@@ -210,7 +210,7 @@ class ClusterClient(CommandsMixin):
     def _one_key_each(self, command: bytes, keys: Sequence, readonly: bool) -> list:
         """``command`` once per key (for a slot mid-migration: each key follows its own ASK)."""
         replies = self._run_batch(
-            [pack_command((command, key)) for key in keys], [(key_slot(key), readonly, readonly) for key in keys]
+            [pack_command((command, key)) for key in keys], [key_slot(key) for key in keys], [readonly] * len(keys)
         )
         for index, reply in enumerate(replies):
             if isinstance(reply, BaseException):
@@ -307,12 +307,12 @@ class ClusterClient(CommandsMixin):
 
         return PubSub(self)
 
-    def _run_batch(self, packed: list[bytes], commands: list[tuple[int | None, bool, bool]]) -> list:
+    def _run_batch(self, packed: Sequence[bytes], slots: Sequence[int | None], readonly: Sequence[bool]) -> list:
         """Send many commands grouped by node; each node's batch is written before any reply is read."""
         topology = self._topology
         if _monotonic() >= topology.refresh_due:
             topology.refresh("periodic")
-        steps = route_batch(topology, self._policy, commands)
+        steps = route_batch(topology, self._policy, slots, readonly)
         effect = next(steps)
         while True:
             kind = effect[0]

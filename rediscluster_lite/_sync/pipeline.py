@@ -34,14 +34,13 @@ class ClusterPipeline(CommandsMixin):
 
     def __init__(self, client: ClusterClient) -> None:
         self._client = client
-        # Three aligned lists, one entry per command sent: kept flat because queueing is the hot path.
-        self._packed: list[bytes] = []
-        self._routes: list[tuple[int | None, bool, bool]] = []
-        # The reply converter, or a _Split that combines the next len(parts) replies, or _PART for those.
-        self._finish: list[Any] = []
+        # One (packed, slot, readonly, finish) per command sent: queueing is the hot path, so one append;
+        # execute() transposes the list at C speed. ``finish`` is the reply converter, or a _Split that
+        # combines the next len(parts) replies, or _PART for those.
+        self._queued: list[tuple[bytes, int | None, bool, Any]] = []
 
     def __len__(self) -> int:
-        return sum(1 for how in self._finish if how is not _PART)
+        return sum(1 for entry in self._queued if entry[3] is not _PART)
 
     def __enter__(self) -> ClusterPipeline:
         return self
@@ -54,20 +53,16 @@ class ClusterPipeline(CommandsMixin):
 
     def reset(self) -> None:
         """Forget every queued command."""
-        self._packed, self._routes, self._finish = [], [], []
+        self._queued = []
 
     # --- queueing (the CommandsMixin contract) -----------------------------------------------------
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        self._packed.append(pack_command(args))
-        self._routes.append((key_slot(key), readonly, readonly))
-        self._finish.append(convert)
+        self._queued.append((pack_command(args), key_slot(key), readonly, convert))
         return self
 
     def _queue(self, args: tuple, slot: int | None, readonly: bool, convert: Callable | None) -> ClusterPipeline:
-        self._packed.append(pack_command(args))
-        self._routes.append((slot, readonly, readonly))
-        self._finish.append(convert)
+        self._queued.append((pack_command(args), slot, readonly, convert))
         return self
 
     def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
@@ -80,11 +75,10 @@ class ClusterPipeline(CommandsMixin):
         if not args:
             raise ValueError(f"{command.decode()} needs at least one key")
         parts = split(command, args, step)
-        self._finish.append(_Split(parts, combine, len(args) // step))
-        self._finish.extend([_PART] * (len(parts) - 1))
+        finish: Any = _Split(parts, combine, len(args) // step)
         for slot, _, argv in parts:
-            self._packed.append(pack_command(argv))
-            self._routes.append((slot, readonly, readonly))
+            self._queued.append((pack_command(argv), slot, readonly, finish))
+            finish = _PART
         return self
 
     def _blocking(
@@ -111,14 +105,23 @@ class ClusterPipeline(CommandsMixin):
         position; otherwise each failed command's exception stands in its place. A connection lost after
         sending leaves :class:`MaybeAppliedError` in place of each write it may have applied.
         """
-        if not self._finish:
+        if not self._queued:
             return []
-        packed, finish = self._packed, self._finish
-        try:
-            results = self._client._run_batch(packed, self._routes)
-        finally:
-            self.reset()
-        out: list[Any] = []
+        packed, slots, readonly, finish = zip(*self._queued)
+        self.reset()
+        results = self._client._run_batch(packed, slots, readonly)
+        if _Split not in map(type, finish):
+            # No split calls: one result per command, converted where a converter is set.
+            out = [
+                reply if how is None or isinstance(reply, BaseException) else how(reply)
+                for reply, how in zip(results, finish)
+            ]
+            if raise_on_error:
+                for index, reply in enumerate(out):
+                    if isinstance(reply, BaseException):
+                        raise_batch_error(out, index, command_name_of(packed[index]))
+            return out
+        out = []
         append = out.append
         for i, (reply, how) in enumerate(zip(results, finish)):
             if how is None:
