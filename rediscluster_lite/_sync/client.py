@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from .. import fanout
 from ..api import CommandsMixin
 from ..commands import refuse_connection_state, slot_of_keys
-from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError, TooManyRedirects, WatchError
+from ..errors import ConnectError, ConnectionError, ProtocolError, ResponseError, TimeoutError, TooManyRedirects, WatchError
 from ..fanout import resolve_targets
 from ..keyslot import key_slot
 from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
@@ -242,28 +242,50 @@ class ClusterClient(CommandsMixin):
                         raise
 
     def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
-        """Send one command to each node of ``target_nodes`` (all written, then all read); merge replies."""
-        nodes = resolve_targets(self._topology.slot_map, target_nodes)
-        outcomes = self._send_batch({node: [0] for node in nodes}, set(), set(), [pack_command(args)])
-        replies = {}
-        for node in nodes:
-            reply = outcomes[node][0]
-            if isinstance(reply, BaseException):
-                if not isinstance(reply, ResponseError):
-                    self._topology.mark_down(node)
-                    self._topology.refresh(f"{node.name}: {type(reply).__name__}")
-                    raise reply
-                raise ResponseError(f"{reply.message} (from {node.name})")
-            replies[node.name] = reply
-        return combine(replies)
+        """Send one command to each node of ``target_nodes`` (all written, then all read); merge replies.
+
+        A node that could not even be connected to (nothing was sent: a master that just failed over)
+        costs a refresh and a retry on the nodes the new map names, within ``max_retries``; a node
+        that failed after the send raises, since the command may have run there.
+        """
+        topology = self._topology
+        packed = [pack_command(args)]
+        by_mode = isinstance(target_nodes, str) and ":" not in target_nodes
+        replies: dict[str, Any] = {}
+        failures = 0
+        while True:
+            nodes = [n for n in resolve_targets(topology.slot_map, target_nodes) if n.name not in replies]
+            outcomes = self._send_batch({node: [0] for node in nodes}, set(), set(), packed)
+            unreachable = None
+            for node in nodes:
+                reply = outcomes[node][0]
+                if isinstance(reply, ResponseError):
+                    raise ResponseError(f"{reply.message} (from {node.name})")
+                if isinstance(reply, BaseException):
+                    topology.mark_down(node)
+                    if not isinstance(reply, ConnectError) or not by_mode:
+                        topology.refresh(f"{node.name}: {type(reply).__name__}")
+                        raise reply
+                    unreachable = reply
+                else:
+                    replies[node.name] = reply
+            if unreachable is None:
+                return combine(replies)
+            failures += 1
+            if failures > self._policy.max_retries:
+                raise unreachable
+            time.sleep(self._policy.backoff(failures))
+            topology.refresh(f"fan-out: {type(unreachable).__name__}", force=True)
 
     def scan_iter(
         self, match: Any = None, count: int | None = None, _type: Any = None, target_nodes: Any = fanout.PRIMARIES
     ) -> Iterator:
         """Every key, one master at a time with SCAN's cursor, yielding as they come.
 
-        If a master fails over mid-scan, the scan continues on its promoted replica with the same
-        cursor (the data is the same; as with any SCAN, a key may be yielded twice).
+        Each master is remembered by a slot it served when the scan began, so a master that fails
+        over before or during its turn is scanned on the replica promoted in its place. A cursor is
+        only meaningful to the node that issued it, so a master lost mid-scan is scanned again from
+        cursor 0 on its successor: as SCAN itself allows, some keys are then yielded twice.
         """
         args: list[Any] = []
         if match is not None:
@@ -273,11 +295,19 @@ class ClusterClient(CommandsMixin):
         if _type is not None:
             args += [b"TYPE", _type]
         topology = self._topology
-        slots = topology.slot_map.slots
-        for node in resolve_targets(topology.slot_map, target_nodes):
-            shard = topology.slot_map.shard_of_node(node)
-            # After a failover the shard is found again by one of the slots it served.
-            first_slot = next((i for i, s in enumerate(slots) if s is shard), None)
+        start_map = topology.slot_map
+        first_slot_of: dict[int, int] = {}
+        for slot, shard in enumerate(start_map.slots):
+            if shard is not None:
+                first_slot_of.setdefault(id(shard), slot)
+        plan = []
+        for node in resolve_targets(start_map, target_nodes):
+            shard = start_map.shard_of_node(node)
+            is_master = shard is not None and shard.master == node
+            plan.append((node, first_slot_of.get(id(shard)) if is_master else None))
+        for node, first_slot in plan:
+            if first_slot is not None:
+                node = self._owner_of(first_slot, node)
             cursor: Any = 0
             failures = 0
             while True:
@@ -288,14 +318,19 @@ class ClusterClient(CommandsMixin):
                     failures += 1
                     topology.mark_down(node)
                     time.sleep(self._policy.backoff(failures))
-                    topology.refresh(f"scan: {node.name} failed")
-                    current = topology.slot_map.slots[first_slot]
-                    node = current.master if current is not None else node
+                    topology.refresh(f"scan: {node.name} failed", force=True)
+                    successor = self._owner_of(first_slot, node)
+                    if successor != node:
+                        node, cursor = successor, 0
                     continue
                 cursor, keys = reply
                 yield from keys
                 if cursor in (b"0", "0", 0):
                     break
+
+    def _owner_of(self, slot: int, fallback: Node) -> Node:
+        shard = self._topology.slot_map.slots[slot]
+        return shard.master if shard is not None else fallback
 
     def register_script(self, source: str | bytes) -> Script:
         """A :class:`~rediscluster_lite.script.Script`: EVALSHA, falling back to EVAL on NOSCRIPT."""
