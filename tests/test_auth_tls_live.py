@@ -88,8 +88,6 @@ def test_tls_verification_is_on_by_default(tls_cluster):
 
 
 def test_tls_replica_reads(tls_cluster):
-    with ClusterClient(
-        tls_cluster.startup_nodes, ssl=tls_cluster.client_ssl_context(), read_from="replica"
-    ) as client:
+    with ClusterClient(tls_cluster.startup_nodes, ssl=tls_cluster.client_ssl_context(), read_from="replica") as client:
         for i in range(10):
             client.get(f"tls:{i}")

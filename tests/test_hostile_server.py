@@ -285,8 +285,12 @@ def test_startup_with_no_reachable_node_fails_promptly_naming_them(nodes):
     refusing.on("CLUSTER SLOTS", error("ERR This instance has cluster support disabled"))
     start = time.monotonic()
     with pytest.raises(ConnectionError) as info:
-        ClusterClient([dead.address, (refusing.host, refusing.port)], socket_timeout=TIMEOUT,
-                      connect_timeout=TIMEOUT, refresh_interval=None)
+        ClusterClient(
+            [dead.address, (refusing.host, refusing.port)],
+            socket_timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            refresh_interval=None,
+        )
     assert time.monotonic() - start < BOUND
     assert dead.address in str(info.value) and refusing.address in str(info.value)
     assert "cluster support disabled" in str(info.value)
@@ -608,8 +612,14 @@ def test_refused_auth_at_startup_never_shows_the_password(nodes, username):
     a.serve_slots([(0, 16383, a)])
     a.on("AUTH", WRONGPASS)
     with pytest.raises(RedisClusterError) as info:
-        ClusterClient([a.address], username=username, password=SECRET, socket_timeout=TIMEOUT,
-                      connect_timeout=TIMEOUT, refresh_interval=None)
+        ClusterClient(
+            [a.address],
+            username=username,
+            password=SECRET,
+            socket_timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            refresh_interval=None,
+        )
     sent = a.commands("AUTH")
     assert sent and sent[0][-1] == SECRET.encode()  # the password did go to the server...
     assert SECRET not in full_text(info.value)  # ...and nowhere else
@@ -625,8 +635,9 @@ def test_client_repr_never_shows_the_password(nodes, clients):
     assert client.get(KEY) == b"v"
     assert SECRET not in repr(client)
     assert SECRET not in str(client)
-    url_client = ClusterClient.from_url(f"redis://app:{SECRET}@{a.address}", socket_timeout=TIMEOUT,
-                                        refresh_interval=None)
+    url_client = ClusterClient.from_url(
+        f"redis://app:{SECRET}@{a.address}", socket_timeout=TIMEOUT, refresh_interval=None
+    )
     try:
         assert SECRET not in repr(url_client)
     finally:

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # --- an independent reference, written from the spec's C code, not from keyslot.py --------------------------
 
+
 def ref_crc16(data: bytes) -> int:
     """Bitwise CRC16/XMODEM (no table), as in the spec's crc16.c."""
     crc = 0
@@ -103,6 +104,7 @@ EDGE_KEYS += [b"\x00", b"\xff" * 100, b"{" * 50, b"}" * 50, b"{}" * 50, b"a" * 1
 
 # --- CRC16 backends -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ALL_BACKENDS)
 def test_crc16_check_value(name: str) -> None:
     crc16 = BACKENDS[name]
@@ -156,6 +158,7 @@ def test_unknown_backend_name() -> None:
 
 # --- hash tags and slots ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("key", "hashed"), SPEC_TAGS)
 def test_hash_tag_rules(key: bytes, hashed: bytes) -> None:
     assert hashed_part(key) == hashed
@@ -190,6 +193,7 @@ def test_every_backend_key_slot_matches_spec_loop(key: bytes) -> None:
 
 
 # --- key types ----------------------------------------------------------------------------------------------
+
 
 class MyStr(str):
     pass
@@ -289,6 +293,7 @@ def test_str_keys_are_utf8(s: str) -> None:
 
 # --- backend selection by environment variable --------------------------------------------------------------
 
+
 def run_import(value: str | None, prelude: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
     if value is not None:
@@ -350,6 +355,7 @@ def test_crcmod_without_c_extension_is_not_offered() -> None:
 
 # --- against the server's own CLUSTER KEYSLOT ---------------------------------------------------------------
 
+
 def _pack(*args: bytes) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
 
@@ -410,8 +416,21 @@ def test_every_backend_matches_cluster_keyslot(keyslot_sock: socket.socket) -> N
 
 def test_non_bytes_keys_match_cluster_keyslot(keyslot_sock: socket.socket) -> None:
     # str / int / float keys: the slot of what the client will send is the server's slot for those bytes.
-    keys: list[object] = ["foo", "somekey", "ключ{é}x", 0, -1, 2**70, 1.5, -0.0, 1e16, math.inf, math.nan,
-                          bytearray(b"{a}b"), memoryview(b"x{y}z")]
+    keys: list[object] = [
+        "foo",
+        "somekey",
+        "ключ{é}x",
+        0,
+        -1,
+        2**70,
+        1.5,
+        -0.0,
+        1e16,
+        math.inf,
+        math.nan,
+        bytearray(b"{a}b"),
+        memoryview(b"x{y}z"),
+    ]
     server = server_slots(keyslot_sock, [encode_key(k) for k in keys])  # type: ignore[arg-type]
     assert server[:2] == [12182, 11058]
     for name in BACKENDS:

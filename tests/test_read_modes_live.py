@@ -77,9 +77,10 @@ def slow_failover_cluster(redis_cluster_factory):
 def test_lost_replica_sends_reads_to_master_and_dead_master_reads_go_to_replica(slow_failover_cluster):
     cluster = slow_failover_cluster
     key = "key_01"
-    with ClusterClient(cluster.startup_nodes, read_from="replica_preferred") as rp, ClusterClient(
-        cluster.startup_nodes, read_from="primary_preferred"
-    ) as pp:
+    with (
+        ClusterClient(cluster.startup_nodes, read_from="replica_preferred") as rp,
+        ClusterClient(cluster.startup_nodes, read_from="primary_preferred") as pp,
+    ):
         rp.set(key, "v")
         master = cluster.master_of_slot(key_slot(key))
         (replica,) = cluster.replicas_of(master)

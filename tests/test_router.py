@@ -288,6 +288,7 @@ def test_clusterdown_retry_uses_the_refreshed_map():
 
 def test_a_moved_loop_raises_too_many_redirects_with_history():
     policy = RetryPolicy(max_redirects=4)
+
     # M1 says M2 owns it, M2 says M1 owns it, forever
     def answer_for(node: Node) -> bytes:
         return err("MOVED 100 10.0.0.4:7003") if node == M1 else err("MOVED 100 10.0.0.1:7000")
@@ -389,8 +390,12 @@ def test_connect_errors_beyond_max_retries_raise_the_connect_error():
 
 @pytest.mark.parametrize(
     "failure",
-    [ReadError("connection reset", M1.name), WriteError("broken pipe", M1.name), ReadTimeout("slow", M1.name),
-     ProtocolError("garbage")],
+    [
+        ReadError("connection reset", M1.name),
+        WriteError("broken pipe", M1.name),
+        ReadTimeout("slow", M1.name),
+        ProtocolError("garbage"),
+    ],
     ids=["ReadError", "WriteError", "ReadTimeout", "ProtocolError"],
 )
 def test_failure_after_send_for_a_write_raises_maybe_applied_and_does_not_resend(failure):
@@ -579,8 +584,12 @@ def test_wrongtype_reply_raises_response_error_with_code_and_is_not_resent():
 
 @pytest.mark.parametrize(
     "text, code",
-    [("ERR unknown command 'FOO'", "ERR"), ("NOSCRIPT No matching script", "NOSCRIPT"),
-     ("CROSSSLOT Keys in request don't hash to the same slot", "CROSSSLOT"), ("READONLY You can't write", "READONLY")],
+    [
+        ("ERR unknown command 'FOO'", "ERR"),
+        ("NOSCRIPT No matching script", "NOSCRIPT"),
+        ("CROSSSLOT Keys in request don't hash to the same slot", "CROSSSLOT"),
+        ("READONLY You can't write", "READONLY"),
+    ],
 )
 def test_other_error_replies_raise_response_error_with_their_code(text, code):
     d = Driver(FakeState(), [err(text)])

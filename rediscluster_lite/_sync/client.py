@@ -15,7 +15,15 @@ from urllib.parse import unquote, urlsplit
 from .. import fanout
 from ..api import CommandsMixin
 from ..commands import refuse_connection_state, slot_of_keys
-from ..errors import ConnectError, ConnectionError, ProtocolError, ResponseError, TimeoutError, TooManyRedirects, WatchError
+from ..errors import (
+    ConnectError,
+    ConnectionError,
+    ProtocolError,
+    ResponseError,
+    TimeoutError,
+    TooManyRedirects,
+    WatchError,
+)
 from ..fanout import resolve_targets
 from ..keyslot import key_slot
 from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration

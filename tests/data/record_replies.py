@@ -99,10 +99,25 @@ def main() -> None:
             procs.append(
                 subprocess.Popen(
                     [
-                        "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                        "--cluster-enabled", "yes", "--cluster-config-file", str(workdir / f"nodes-{port}.conf"),
-                        "--dir", str(workdir), "--save", "", "--appendonly", "no",
-                        "--cluster-node-timeout", "2000", "--logfile", str(workdir / f"{port}.log"),
+                        "redis-server",
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(workdir / f"nodes-{port}.conf"),
+                        "--dir",
+                        str(workdir),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--cluster-node-timeout",
+                        "2000",
+                        "--logfile",
+                        str(workdir / f"{port}.log"),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -123,9 +138,10 @@ def main() -> None:
         assert b.call("CLUSTER", "ADDSLOTSRANGE", 6000, 9999, 10101, 16383) == b"OK"
         for port in ports[1:]:
             assert a.call("CLUSTER", "MEET", "127.0.0.1", port) == b"OK"
-        wait_for("all nodes to know each other", lambda: all(
-            len(x.call("CLUSTER", "NODES").decode().strip().splitlines()) == 4 for x in (a, b, c, d)
-        ))
+        wait_for(
+            "all nodes to know each other",
+            lambda: all(len(x.call("CLUSTER", "NODES").decode().strip().splitlines()) == 4 for x in (a, b, c, d)),
+        )
         assert c.call("CLUSTER", "REPLICATE", ids[0]) == b"OK"
         assert d.call("CLUSTER", "REPLICATE", ids[1]) == b"OK"
 
