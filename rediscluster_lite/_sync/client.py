@@ -240,10 +240,11 @@ class ClusterClient(CommandsMixin):
         while True:
             attempt += 1
             with Transaction(self) as tx:
-                if watches:
-                    tx.watch(*watches)
-                func(tx)
                 try:
+                    # WATCH itself can meet MOVED (the map was stale): nothing ran, so go again.
+                    if watches:
+                        tx.watch(*watches)
+                    func(tx)
                     return tx.execute()
                 except WatchError:
                     if max_attempts is not None and attempt >= max_attempts:

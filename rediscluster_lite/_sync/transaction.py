@@ -13,6 +13,7 @@ when it is queued, before any I/O. Usage, as in redis-py::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +30,13 @@ from ..errors import (
     WatchError,
 )
 from ..keyslot import key_slot
-from ..resp import pack_command
+from ..resp import ASKING, pack_command
 from ..router import parse_redirect
 from ..transaction import DONE, REFUSED, WATCH_FAILED, judge_exec
 from .pipeline import command_name_of, raise_batch_error
 
 if TYPE_CHECKING:
+    from ..slotmap import Node
     from .client import ClusterClient
     from .connection import Connection
     from .pool import NodePool
@@ -168,16 +170,32 @@ class Transaction(CommandsMixin):
             raise
         if isinstance(reply, ResponseError) and reply.code in ("MOVED", "ASK"):
             slot, node = parse_redirect(reply.message)
-            self._client._topology.apply_moved(slot, node)
+            if reply.code == "MOVED":
+                self._client._topology.apply_moved(slot, node)
+                why = f"slot {slot} moved to {node.name}"
+            else:  # mid-migration: the slot still belongs to this node, so the map stays as it is
+                why = f"slot {slot} is migrating to {node.name}"
             self._unpin(broken=False)
             self._watching = False
-            raise WatchError(f"slot {slot} moved to {node.name} while watching; start the transaction again")
+            raise WatchError(f"{why} while watching; start the transaction again")
         return reply
 
-    def _pin(self) -> None:
+    def _pin(self, node: Node | None = None) -> None:
+        """Hold a connection to ``node``, or to the master of the transaction's slot (any master when
+        the transaction names no key)."""
         topology = self._client._topology
+        if node is not None:
+            pool = topology.pool(node)
+            self._pinned = (pool, pool.acquire())
+            return
         for attempt in range(2):
-            shard = topology.slot_map.slots[self._slot]  # type: ignore[index]
+            if self._slot is None:
+                try:
+                    shard = topology.keyless_shard()
+                except LookupError:
+                    shard = None
+            else:
+                shard = topology.slot_map.slots[self._slot]
             if shard is None:
                 topology.refresh(f"slot {self._slot} uncovered", force=True)
                 continue
@@ -208,44 +226,66 @@ class Transaction(CommandsMixin):
         """Run MULTI, the queued commands and EXEC as one write; results in order.
 
         Raises ``WatchError`` when a watched key changed (nothing ran), ``MaybeAppliedError`` when the
-        connection broke after EXEC was sent. A redirect (the slot moved) is retried at the new owner
-        when nothing was watched, since a redirected transaction never runs.
+        connection broke after EXEC was sent. A redirected transaction never ran, so when nothing was
+        watched it goes again: at the new owner after ``MOVED``; at the importing node, after ``ASKING``,
+        for ``ASK`` (map untouched); after a backoff for ``TRYAGAIN``/``CLUSTERDOWN``.
         """
         packed, converts = self._packed, self._convert
         try:
             if not packed:
                 return []
             policy = self._client._policy
+            topology = self._client._topology
+            ask_node: Node | None = None
+            retries = 0
             for _ in range(policy.max_redirects + 1):
-                verdict, payload = self._exec_once(packed)
+                verdict, payload = self._exec_once(packed, ask_node)
                 if verdict == DONE:
                     return self._results(payload, converts, packed, raise_on_error)
                 if verdict == WATCH_FAILED:
                     raise WatchError("a watched key changed before EXEC; nothing was applied")
                 if verdict == REFUSED:
                     raise payload
-                # REDIRECTED: nothing ran. Learn the new owner, and go again unless keys were watched.
+                # REDIRECTED: nothing ran. A WATCH lives on the connection it was sent on, so a watched
+                # transaction cannot follow; an unwatched one goes again.
+                ask_node = None
                 if payload.code in ("MOVED", "ASK"):
                     slot, node = parse_redirect(payload.message)
                     if payload.code == "MOVED":
-                        self._client._topology.apply_moved(slot, node)
+                        topology.apply_moved(slot, node)
                     else:
-                        self._client._topology.refresh("ASK inside a transaction", force=True)
-                else:
-                    self._client._topology.refresh(payload.message, force=True)
+                        ask_node = node
                 if self._watching:
+                    self._watching = False
                     raise WatchError(f"the transaction's slot is moving ({payload.message}); nothing was applied")
+                if ask_node is not None or payload.code == "MOVED":
+                    continue
+                retries += 1
+                if retries > policy.max_retries:
+                    break
+                time.sleep(policy.backoff(retries))
+                if payload.code == "CLUSTERDOWN":
+                    topology.refresh(payload.message, force=True)
             raise WatchError("the transaction's slot kept moving; nothing was applied")
         finally:
             self.reset()
 
-    def _exec_once(self, packed: list[bytes]) -> tuple[int, Any]:
-        if self._pinned is None:
+    def _exec_once(self, packed: list[bytes], ask_node: Node | None = None) -> tuple[int, Any]:
+        if ask_node is not None:
+            self._unpin(broken=False)
+            self._pin(ask_node)
+        elif self._pinned is None:
             self._pin()
         pool, conn = self._pinned  # type: ignore[misc]
+        # After ASKING, the importing node accepts the slot's commands until EXEC ends the transaction.
+        head = [ASKING, _MULTI] if ask_node is not None else [_MULTI]
         try:
-            conn.send(b"".join([_MULTI, *packed, _EXEC]))
-            replies = conn.read_replies(len(packed) + 2)
+            conn.send(b"".join([*head, *packed, _EXEC]))
+            replies = conn.read_replies(len(packed) + len(head) + 1)
+            if ask_node is not None:
+                asking, replies = replies[0], replies[1:]
+                if isinstance(asking, ResponseError):
+                    replies[0] = asking
         except _TRANSPORT as exc:
             self._unpin(broken=True)
             error = MaybeAppliedError(
@@ -288,4 +328,6 @@ class Transaction(CommandsMixin):
 
 
 def _single_combine(combine: Callable, count: int) -> Callable:
-    return lambda reply: combine([None], [reply], count)
+    """The reply of one command holding every key, through the combiner written for per-slot parts."""
+    parts = [(None, list(range(count)), ())]
+    return lambda reply: combine(parts, [reply], count)
