@@ -2,6 +2,9 @@
 
 from . import errors
 from ._sync.client import ClusterClient
+from ._sync.pipeline import ClusterPipeline
+from ._sync.pubsub import PubSub
+from ._sync.transaction import Transaction
 from .errors import *  # noqa: F403 - the error tree is part of the public API
 from .keyslot import key_slot
 from .readfrom import ReadFrom
@@ -9,7 +12,19 @@ from .slotmap import Node, Shard, SlotMap
 
 __version__ = "0.1.0"
 
-__all__ = ["ClusterClient", "ReadFrom", "key_slot", "Node", "Shard", "SlotMap", "errors", "__version__"]
+__all__ = [
+    "ClusterClient",
+    "ClusterPipeline",
+    "Transaction",
+    "PubSub",
+    "ReadFrom",
+    "key_slot",
+    "Node",
+    "Shard",
+    "SlotMap",
+    "errors",
+    "__version__",
+]
 # Every error class is importable from the package; a star import leaves out the two that share
 # builtin names (ConnectionError, TimeoutError), so it never shadows the builtins in the caller's module.
 __all__ += [name for name in errors.__all__ if name not in ("ConnectionError", "TimeoutError")]

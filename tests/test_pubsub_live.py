@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from rediscluster_lite import ClusterClient, key_slot
-from rediscluster_lite._sync.pubsub import PubSub
+from rediscluster_lite import ClusterClient, PubSub, key_slot
 from rediscluster_lite.errors import ClientClosedError, RedisClusterError
 from rediscluster_lite.pubsub_core import CONFIRMATIONS
 
@@ -407,3 +406,19 @@ def test_tls_and_password(redis_cluster_factory):
             got = messages(p, 1 + len(channels))
             assert sorted(m["data"] for m in got) == sorted([big.encode(), *(c.encode() for c in channels)])
             assert len(p.connections) == 4
+
+
+def test_client_pubsub_passes_its_options_to_the_subscriber(redis_cluster, client):
+    home = redis_cluster.masters()[2]
+    channel = unique("opts")
+    with client.pubsub(node=f"{home.host}:{home.port}", ignore_subscribe_messages=True) as p:
+        p.subscribe(channel)
+        deadline = time.monotonic() + 5
+        while p.node is None and time.monotonic() < deadline:
+            assert p.get_message(timeout=0.1) is None  # the confirmation is swallowed
+        assert p.node is not None and p.node.port == home.port
+        client.publish(channel, "hi")
+        message = None
+        while message is None and time.monotonic() < deadline:
+            message = p.get_message(timeout=0.2)
+        assert message is not None and message["type"] == "message" and message["data"] == b"hi"

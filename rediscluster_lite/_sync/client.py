@@ -34,6 +34,7 @@ from ..script import Script
 from ..slotmap import Node, parse_address
 from .connection import ConnectionSettings
 from .pipeline import ClusterPipeline, raise_batch_error
+from .pubsub import PubSub
 from .topology import Topology
 from .transaction import Transaction
 
@@ -345,11 +346,21 @@ class ClusterClient(CommandsMixin):
         """A :class:`~rediscluster_lite.script.Script`: EVALSHA, falling back to EVAL on NOSCRIPT."""
         return Script(self, source)
 
-    def pubsub(self) -> Any:
-        """A subscriber: classic channels on one node, sharded channels on their slots' owners."""
-        from .pubsub import PubSub
-
-        return PubSub(self)
+    def pubsub(
+        self,
+        *,
+        node: Node | tuple[str, int] | str | None = None,
+        ignore_subscribe_messages: bool = False,
+        health_check_interval: float | None = 30.0,
+    ) -> PubSub:
+        """A subscriber: classic channels on one node (``node``, or one the client picks), sharded
+        channels on their slots' owners. See :class:`~rediscluster_lite.PubSub`."""
+        return PubSub(
+            self,
+            node=node,
+            ignore_subscribe_messages=ignore_subscribe_messages,
+            health_check_interval=health_check_interval,
+        )
 
     def _run_batch(self, packed: Sequence[bytes], slots: Sequence[int | None], readonly: Sequence[bool]) -> list:
         """Send many commands grouped by node; each node's batch is written before any reply is read."""
