@@ -19,7 +19,10 @@ _ALIASES = {"masters": PRIMARIES, "primary": PRIMARIES, "slaves": REPLICAS, "rep
 
 
 def resolve_targets(slot_map: SlotMap, target: Any) -> list[Node]:
-    """The nodes ``target`` names, in slot order; ``ValueError`` if it names none or an unknown mode."""
+    """The nodes ``target`` names (for a mode, in the order of the map's shards).
+
+    ``ValueError`` if it names none or an unknown mode.
+    """
     if isinstance(target, str) and ":" not in target:
         mode = _ALIASES.get(target.lower(), target.lower())
         if mode == PRIMARIES:

@@ -19,6 +19,7 @@ def password_cluster():
     with LocalCluster(password=SECRET) as cluster:
         for node in cluster.nodes:
             cluster.command(node, "ACL", "SETUSER", "app", "on", ">app-" + SECRET, "~*", "+@all")
+            cluster.command(node, "ACL", "SETUSER", "guest", "on", "nopass", "~*", "+@all")
         yield cluster
 
 
@@ -39,6 +40,14 @@ def test_acl_username_and_password(password_cluster):
     with ClusterClient(password_cluster.startup_nodes, username="app", password="app-" + SECRET) as client:
         client.set("acl:key", "v")
         assert client.get("acl:key") == b"v"
+
+
+def test_username_without_password_logs_in_as_that_user(password_cluster):
+    # An ACL user with ``nopass`` takes any password: the client must still say who it is.
+    with ClusterClient(password_cluster.startup_nodes, username="guest") as client:
+        assert client.execute_command("ACL", "WHOAMI") == b"guest"
+        client.set("guest:key", "v")
+        assert client.get("guest:key") == b"v"
 
 
 def test_from_url_carries_credentials(password_cluster):

@@ -56,6 +56,30 @@ def test_from_url(redis_cluster):
         assert c.get(key) == b"v"
 
 
+def test_from_url_reads_options_from_the_query(redis_cluster):
+    host, port = redis_cluster.startup_nodes[0]
+    url = f"redis://{host}:{port}/0?decode_responses=true&socket_timeout=3&read_from=replica_preferred"
+    with ClusterClient.from_url(url) as c:
+        key = unique()
+        c.set(key, "v")
+        assert c.get(key) == "v"
+        assert c.read_from.value == "replica_preferred"
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("redis://127.0.0.1:1/3", "database 0"),
+        ("redis://127.0.0.1:1?colour=blue", "unknown URL option 'colour'"),
+        ("redis://127.0.0.1:1?decode_responses=maybe", "true or false"),
+        ("http://127.0.0.1:1", "scheme"),
+    ],
+)
+def test_from_url_refuses_what_it_cannot_honour_before_any_io(url, message):
+    with pytest.raises(ValueError, match=message):
+        ClusterClient.from_url(url)
+
+
 def test_each_key_is_stored_on_the_master_owning_its_slot(client, redis_cluster):
     for i in range(30):
         key = f"route:{i}:{uuid.uuid4().hex}"

@@ -10,7 +10,7 @@ import ssl as _ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .. import fanout
 from ..api import CommandsMixin
@@ -100,7 +100,9 @@ class ClusterClient(CommandsMixin):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ClusterClient:
-        """``redis://[user:password@]host:port`` (``rediss://`` for TLS with verification)."""
+        """``redis://[user:password@]host:port[/0][?option=value...]`` (``rediss://`` for TLS with
+        verification). Options in the query: ``socket_timeout``, ``connect_timeout`` (seconds),
+        ``decode_responses`` (true/false), ``read_from`` (a mode name); keyword arguments win."""
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ValueError(f"unsupported URL scheme {parts.scheme!r}; use redis:// or rediss://")
@@ -112,6 +114,13 @@ class ClusterClient(CommandsMixin):
             kwargs.setdefault("password", unquote(parts.password))
         if parts.scheme == "rediss":
             kwargs.setdefault("ssl", True)
+        if parts.path not in ("", "/", "/0"):
+            raise ValueError(f"a cluster has only database 0; the URL names {parts.path[1:]!r}")
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            convert = _URL_OPTIONS.get(name)
+            if convert is None:
+                raise ValueError(f"unknown URL option {name!r}; known: {', '.join(sorted(_URL_OPTIONS))}")
+            kwargs.setdefault(name, convert(value))
         return cls([(parts.hostname, parts.port or 6379)], **kwargs)
 
     def __repr__(self) -> str:
@@ -506,6 +515,26 @@ class ClusterClient(CommandsMixin):
             raise
         pool.release(conn)
         return reply
+
+
+def _url_flag(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false in the URL, got {value!r}")
+
+
+def _url_seconds(value: str) -> float | None:
+    return None if value.lower() in ("", "none") else float(value)
+
+
+_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "socket_timeout": _url_seconds,
+    "connect_timeout": _url_seconds,
+    "decode_responses": _url_flag,
+    "read_from": str,
+}
 
 
 def _drop_asking_replies(indexes: list[int], asking: set[int], raw: list) -> list:

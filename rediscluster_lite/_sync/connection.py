@@ -86,10 +86,11 @@ class ConnectionSettings:
         self.encoding = encoding
 
     def auth_command(self) -> bytes | None:
+        if self.username:
+            # A user without a password (ACL ``nopass``) accepts any password, so send an empty one.
+            return pack_command((b"AUTH", self.username, self._password or b""))
         if self._password is None:
             return None
-        if self.username:
-            return pack_command((b"AUTH", self.username, self._password))
         return pack_command((b"AUTH", self._password))
 
     def __repr__(self) -> str:
