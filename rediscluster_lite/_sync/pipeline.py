@@ -8,6 +8,7 @@ new owner; the other results are kept. Results come back in call order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from ..api import CommandsMixin
@@ -15,7 +16,7 @@ from ..commands import slot_of_keys
 from ..errors import MaybeAppliedError, ResponseError
 from ..keyslot import key_slot
 from ..multikey import split
-from ..resp import pack_command
+from ..resp import _pack, pack_command
 
 if TYPE_CHECKING:
     from .client import ClusterClient
@@ -38,6 +39,8 @@ class ClusterPipeline(CommandsMixin):
         # execute() transposes the list at C speed. ``finish`` is the reply converter, or a _Split that
         # combines the next len(parts) replies, or _PART for those.
         self._queued: list[tuple[bytes, int | None, bool, Any]] = []
+        self._append = self._queued.append
+        self._splits = 0  # split calls queued: without any, results map one to one onto calls
 
     def __len__(self) -> int:
         return sum(1 for entry in self._queued if entry[3] is not _PART)
@@ -54,15 +57,25 @@ class ClusterPipeline(CommandsMixin):
     def reset(self) -> None:
         """Forget every queued command."""
         self._queued = []
+        self._append = self._queued.append
+        self._splits = 0
 
     # --- queueing (the CommandsMixin contract) -----------------------------------------------------
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        self._queued.append((pack_command(args), key_slot(key), readonly, convert))
+        # pack_command() inlined: a pipeline queues one command per call, and the frame costs ~10%.
+        for arg in args:
+            kind = type(arg)
+            if kind is not bytes and kind is not str and kind is not int:
+                packed = pack_command(args)
+                break
+        else:
+            packed = _pack(args)
+        self._append((packed, key_slot(key), readonly, convert))
         return self
 
     def _queue(self, args: tuple, slot: int | None, readonly: bool, convert: Callable | None) -> ClusterPipeline:
-        self._queued.append((pack_command(args), slot, readonly, convert))
+        self._append((pack_command(args), slot, readonly, convert))
         return self
 
     def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
@@ -77,8 +90,9 @@ class ClusterPipeline(CommandsMixin):
         parts = split(command, args, step)
         finish: Any = _Split(parts, combine, len(args) // step)
         for slot, _, argv in parts:
-            self._queued.append((pack_command(argv), slot, readonly, finish))
+            self._append((pack_command(argv), slot, readonly, finish))
             finish = _PART
+        self._splits += 1
         return self
 
     def _blocking(
@@ -107,20 +121,23 @@ class ClusterPipeline(CommandsMixin):
         """
         if not self._queued:
             return []
+        splits = self._splits
         packed, slots, readonly, finish = zip(*self._queued)
         self.reset()
         results = self._client._run_batch(packed, slots, readonly)
-        if _Split not in map(type, finish):
-            # No split calls: one result per command, converted where a converter is set.
-            out = [
-                reply if how is None or isinstance(reply, BaseException) else how(reply)
-                for reply, how in zip(results, finish)
-            ]
-            if raise_on_error:
-                for index, reply in enumerate(out):
+        if not splits:
+            # One result per command. The scans below run at C speed: which results are errors
+            # (usually none), and which commands have a converter (``compress`` keeps the truthy ones).
+            failed = _any_error(results)
+            for i in compress(range(len(finish)), finish):
+                reply = results[i]
+                if not failed or not isinstance(reply, BaseException):
+                    results[i] = finish[i](reply)
+            if failed and raise_on_error:
+                for index, reply in enumerate(results):
                     if isinstance(reply, BaseException):
-                        raise_batch_error(out, index, command_name_of(packed[index]))
-            return out
+                        raise_batch_error(results, index, command_name_of(packed[index]))
+            return results
         out = []
         append = out.append
         for i, (reply, how) in enumerate(zip(results, finish)):
@@ -140,6 +157,10 @@ class ClusterPipeline(CommandsMixin):
                     starts = [i for i, how in enumerate(finish) if how is not _PART]
                     raise_batch_error(out, index, command_name_of(packed[starts[index]]))
         return out
+
+
+def _any_error(results: list) -> bool:
+    return any(issubclass(kind, BaseException) for kind in set(map(type, results)))
 
 
 class _Split:
