@@ -12,7 +12,7 @@ from typing import Any
 
 from .slotmap import Node, SlotMap, parse_address
 
-__all__ = ["PRIMARIES", "REPLICAS", "ALL", "RANDOM", "resolve_targets", "parse_info"]
+__all__ = ["PRIMARIES", "REPLICAS", "ALL", "RANDOM", "resolve_targets", "parse_info", "info_fields"]
 
 PRIMARIES, REPLICAS, ALL, RANDOM = "primaries", "replicas", "all", "random"
 _ALIASES = {"masters": PRIMARIES, "primary": PRIMARIES, "slaves": REPLICAS, "replica": REPLICAS, "nodes": ALL}
@@ -59,17 +59,21 @@ def resolve_targets(slot_map: SlotMap, target: Any) -> list[Node]:
     raise TypeError(f"target_nodes must be a mode name, a node or a list of nodes, not {type(target).__name__}")
 
 
-def parse_info(text: Any) -> dict[str, Any]:
-    """``INFO`` text -> ``{"redis_version": "7.0.15", "connected_clients": 3, ...}`` (numbers converted)."""
+def info_fields(text: Any) -> dict[str, str]:
+    """``INFO`` / ``CLUSTER INFO`` text -> ``{field: value}``, values as the server wrote them."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    info: dict[str, Any] = {}
+    out = {}
     for line in text.splitlines():
-        if not line or line.startswith("#") or ":" not in line:
-            continue
-        key, value = line.split(":", 1)
-        info[key] = _number(value)
-    return info
+        if line and not line.startswith("#") and ":" in line:
+            key, _, value = line.partition(":")
+            out[key] = value.strip()
+    return out
+
+
+def parse_info(text: Any) -> dict[str, Any]:
+    """``INFO`` text -> ``{"redis_version": "7.0.15", "connected_clients": 3, ...}`` (numbers converted)."""
+    return {key: _number(value) for key, value in info_fields(text).items()}
 
 
 def _number(value: str) -> Any:

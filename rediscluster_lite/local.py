@@ -43,6 +43,8 @@ from typing import Any
 import attrs
 import hiredis
 
+from .fanout import info_fields
+
 __all__ = [
     "LocalCluster",
     "Node",
@@ -261,15 +263,6 @@ def _parse_cluster_nodes(text: str) -> dict[str, _Entry]:
             slots=tuple(sorted(slots)),
         )
     return entries
-
-
-def _parse_info(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
 
 
 def _slot_table(reply: list) -> tuple:
@@ -939,7 +932,7 @@ class LocalCluster:
                 )
             try:
                 if self._call(n, "PING", timeout=1.0) == "PONG":
-                    info = _parse_info(self._call(n, "INFO", "server", timeout=2.0))
+                    info = info_fields(self._call(n, "INFO", "server", timeout=2.0))
                     if info.get("process_id") == str(n._proc.pid):
                         return
                     # Another process answers on our port: ours will fail to bind and exit shortly.
@@ -1004,7 +997,7 @@ class LocalCluster:
 
     def _link_problem(self) -> str | None:
         for n in self.nodes[self.n_masters :]:
-            rep = _parse_info(self._call(n, "INFO", "replication", timeout=2.0))
+            rep = info_fields(self._call(n, "INFO", "replication", timeout=2.0))
             if rep.get("master_link_status") != "up":
                 return f"replica {n.addr} has no master link yet"
         return None
@@ -1095,10 +1088,10 @@ class LocalCluster:
     def info(self, node: NodeRef, section: str | None = None) -> dict[str, str]:
         """``INFO [section]`` of one node, as a dict of strings."""
         args = ("INFO", section) if section else ("INFO",)
-        return _parse_info(self.command(node, *args))
+        return info_fields(self.command(node, *args))
 
     def cluster_info(self, node: NodeRef) -> dict[str, str]:
-        return _parse_info(self.command(node, "CLUSTER", "INFO"))
+        return info_fields(self.command(node, "CLUSTER", "INFO"))
 
     def keyslot(self, key: str | bytes) -> int:
         """The key's slot, as the server computes it (``CLUSTER KEYSLOT``)."""
@@ -1219,7 +1212,7 @@ class LocalCluster:
             return "no node is running"
         tables = {}
         for n in live:
-            state = _parse_info(self._call(n, "CLUSTER", "INFO", timeout=2.0)).get("cluster_state")
+            state = info_fields(self._call(n, "CLUSTER", "INFO", timeout=2.0)).get("cluster_state")
             if state != "ok":
                 return f"{n.addr} says cluster_state:{state}"
             tables[n.port] = _slot_table(self._call(n, "CLUSTER", "SLOTS", timeout=2.0))
@@ -1240,11 +1233,11 @@ class LocalCluster:
                 r = self._by_id(rid)
                 if r is None or r not in live:
                     continue
-                rep = _parse_info(self._call(r, "INFO", "replication", timeout=2.0))
+                rep = info_fields(self._call(r, "INFO", "replication", timeout=2.0))
                 if rep.get("master_link_status") != "up" or rep.get("master_sync_in_progress") != "0":
                     return f"replica {r.addr} is not in sync with its master yet"
                 online += 1
-            minfo = _parse_info(self._call(master, "INFO", "replication", timeout=2.0))
+            minfo = info_fields(self._call(master, "INFO", "replication", timeout=2.0))
             states = [v for k, v in minfo.items() if re.fullmatch(r"slave\d+", k)]
             if sum("state=online" in s for s in states) < online:
                 return f"master {master.addr} does not list all its replicas as online yet"
@@ -1264,7 +1257,7 @@ class LocalCluster:
             if not live:
                 return "no node is running"
             for n in live:
-                got = _parse_info(self._call(n, "CLUSTER", "INFO", timeout=2.0)).get("cluster_state")
+                got = info_fields(self._call(n, "CLUSTER", "INFO", timeout=2.0)).get("cluster_state")
                 if got != state:
                     return f"{n.addr} says cluster_state:{got}"
             return None
@@ -1301,7 +1294,7 @@ class LocalCluster:
                 if len(owners) != 1:
                     return f"{n.addr} does not yet see one live owner of {old.addr}'s slots"
                 owner_ids |= owners
-                state = _parse_info(self._call(n, "CLUSTER", "INFO", timeout=2.0)).get("cluster_state")
+                state = info_fields(self._call(n, "CLUSTER", "INFO", timeout=2.0)).get("cluster_state")
                 if state != "ok":
                     return f"{n.addr} says cluster_state:{state}"
             if len(owner_ids) != 1:
@@ -1403,14 +1396,14 @@ class LocalCluster:
             peer_owners = [(lo, hi, m) for lo, hi, m, _ in _slot_table(self._call(peer, "CLUSTER", "SLOTS"))]
             if peer_owners != own_owners:
                 return f"{n.addr} and {peer.addr} disagree on the slot owners"
-            any_ok |= _parse_info(self._call(peer, "CLUSTER", "INFO")).get("cluster_state") == "ok"
-        if any_ok and _parse_info(self._call(n, "CLUSTER", "INFO")).get("cluster_state") != "ok":
+            any_ok |= info_fields(self._call(peer, "CLUSTER", "INFO")).get("cluster_state") == "ok"
+        if any_ok and info_fields(self._call(n, "CLUSTER", "INFO")).get("cluster_state") != "ok":
             return f"{n.addr} does not say cluster_state:ok yet"
         me = own_view.get(n.node_id)
         if me is not None and me.role == "replica":
             master = self._by_id(me.master_id)
             if master is not None and master.is_alive() and not master._paused:
-                rep = _parse_info(self._call(n, "INFO", "replication"))
+                rep = info_fields(self._call(n, "INFO", "replication"))
                 if rep.get("master_link_status") != "up" or rep.get("master_sync_in_progress") != "0":
                     return f"{n.addr} is not in sync with its master yet"
         self._remember(own_view)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import hiredis
 
+from .fanout import info_fields
 from .slotmap import SLOTS, format_address, parse_address
 
 __all__ = [
@@ -126,14 +127,7 @@ class Connections:
 # --------------------------------------------------------------------------------------------- parsing
 
 
-def parse_info(text: str) -> dict[str, str]:
-    """``INFO`` / ``CLUSTER INFO`` text -> ``{field: value}``."""
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
+parse_info = info_fields  # kept under this name: the CLI imports it from here
 
 
 def info_keys(info: dict[str, str]) -> int:

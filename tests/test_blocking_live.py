@@ -10,22 +10,11 @@ import socket
 import struct
 import threading
 import time
-import uuid
 
 import pytest
+from cluster_helpers import other_slot_key, tag
 
-from rediscluster_lite import ClusterClient, CrossSlotError, key_slot
-
-
-def tag() -> str:
-    return "{" + uuid.uuid4().hex[:12] + "}"
-
-
-def other_slot_key(key: str) -> str:
-    i = 0
-    while key_slot(f"other:{i}") == key_slot(key):
-        i += 1
-    return f"other:{i}"
+from rediscluster_lite import ClusterClient, CrossSlotError
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from cluster_helpers import commandstat
 
 from rediscluster_lite import (
     ClusterClient,
@@ -26,14 +27,6 @@ def client(redis_cluster):
 
 def unique(prefix: str = "k") -> str:
     return f"{prefix}:{uuid.uuid4().hex}"
-
-
-def commandstat(cluster, node, command: str) -> int:
-    info = cluster.command(node, "INFO", "commandstats")
-    for line in info.splitlines():
-        if line.startswith(f"cmdstat_{command}:"):
-            return int(line.split("calls=", 1)[1].split(",", 1)[0])
-    return 0
 
 
 def test_startup_nodes_accept_tuples_and_host_port_strings(redis_cluster):

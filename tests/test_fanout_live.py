@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from cluster_helpers import commandstat
 
 from rediscluster_lite import ClusterClient, ConnectionError, key_slot
 from rediscluster_lite.local import LocalCluster
@@ -25,14 +26,6 @@ def seed(client: ClusterClient, cluster: LocalCluster) -> None:
     client.mset({key: b"v" for key in known_keys()})
     for master in cluster.masters():
         cluster.command(master, "WAIT", 1, 5000)  # the replicas hold the keys too
-
-
-def commandstat(cluster: LocalCluster, node, command: str) -> int:
-    info = cluster.command(node, "INFO", "commandstats")
-    for line in info.splitlines():
-        if line.startswith(f"cmdstat_{command}:"):
-            return int(line.split("calls=", 1)[1].split(",", 1)[0])
-    return 0
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import hashlib
 import uuid
 
 import pytest
+from cluster_helpers import commandstat, stats
 
 from rediscluster_lite import ClusterClient, CrossSlotError, ResponseError, key_slot
 from rediscluster_lite.local import LocalCluster
@@ -29,18 +30,6 @@ redis.register_function{
 
 def unique(prefix: str = "s") -> str:
     return f"{prefix}:{uuid.uuid4().hex}"
-
-
-def commandstat(cluster: LocalCluster, node, command: str) -> int:
-    info = cluster.command(node, "INFO", "commandstats")
-    for line in info.splitlines():
-        if line.startswith(f"cmdstat_{command}:"):
-            return int(line.split("calls=", 1)[1].split(",", 1)[0])
-    return 0
-
-
-def stats(cluster: LocalCluster, command: str) -> dict[int, int]:
-    return {n.port: commandstat(cluster, n, command) for n in cluster.nodes}
 
 
 def keys_on_each_master(cluster: LocalCluster, prefix: str) -> list[str]:

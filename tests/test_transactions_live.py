@@ -7,36 +7,13 @@ share a cluster of this module's own.
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
+from cluster_helpers import commandstat, other_slot_key, stats, tag
 
 from rediscluster_lite import ClusterClient, CrossSlotError, ResponseError, key_slot
 from rediscluster_lite.errors import WatchError
 from rediscluster_lite.local import LocalCluster
-
-
-def tag() -> str:
-    return "{" + uuid.uuid4().hex[:12] + "}"
-
-
-def commandstat(cluster: LocalCluster, node, command: str) -> int:
-    info = cluster.command(node, "INFO", "commandstats")
-    for line in info.splitlines():
-        if line.startswith(f"cmdstat_{command}:"):
-            return int(line.split("calls=", 1)[1].split(",", 1)[0])
-    return 0
-
-
-def stats(cluster: LocalCluster, command: str) -> dict[int, int]:
-    return {n.port: commandstat(cluster, n, command) for n in cluster.nodes}
-
-
-def other_slot_key(key: str) -> str:
-    i = 0
-    while key_slot(f"other:{i}") == key_slot(key):
-        i += 1
-    return f"other:{i}"
 
 
 @pytest.fixture
