@@ -449,6 +449,23 @@ def test_declared_bulk_length_over_max_reply_bytes_fails_without_waiting_for_the
     assert elapsed < 0.5
 
 
+def test_huge_array_header_split_across_two_reads_is_still_refused(nodes, clients):
+    # The digit run arrives in two recv()s: neither chunk alone holds a dangerous header.
+    a, client = one_node_cluster(nodes, clients, max_reply_bytes=65536, socket_timeout=1.0)
+    a.on("GET", [Delayed(b"*429", 0.2, b"4967295\r\n"), bulk("after")])
+    with pytest.raises(RedisClusterError) as info:
+        client.get(KEY)
+    assert isinstance(info.value, ProtocolError) or isinstance(info.value.__cause__, ProtocolError)
+    assert client.get(KEY) == b"after"
+
+
+def test_long_digit_runs_inside_values_are_not_mistaken_for_headers(nodes, clients):
+    # A value full of digits passes the cheap digit-run filter; the precise check must still accept it.
+    a, client = one_node_cluster(nodes, clients, max_reply_bytes=65536)
+    a.on("GET", bulk("1234567890" * 50))
+    assert client.get(KEY) == b"1234567890" * 50
+
+
 CHILD = textwrap.dedent(
     """
     import json, resource, sys, time

@@ -214,9 +214,10 @@ class ClusterClient(CommandsMixin):
             except TooManyRedirects as exc:
                 replies = [exc]
         else:
-            replies = self._run_batch(
-                [pack_command(argv) for _, _, argv in parts], [slot for slot, _, _ in parts], [readonly] * len(parts)
-            )
+            slots, _, argvs = zip(*parts)
+            replies = self._run_batch(list(map(pack_command, argvs)), slots, [readonly] * len(parts))
+        if not any(issubclass(kind, BaseException) for kind in set(map(type, replies))):
+            return combine(parts, replies, len(args) // step)
         for index, reply in enumerate(replies):
             if isinstance(reply, BaseException):
                 merge = PER_KEY_FALLBACK.get(command)
