@@ -435,3 +435,23 @@ def test_watch_on_a_slot_mid_migration_leaves_the_map_alone(moving):
             assert client.node_for(t).port == source.port
         finally:
             finish_migration(moving, slot, target)
+
+
+def test_watched_transaction_whose_slot_moved_before_exec_is_not_applied_elsewhere(moving):
+    # WATCH ran at the old owner; the slot then moved. Resending MULTI/EXEC to the new owner would run
+    # it with no WATCH at all, so execute() must give up with WatchError and apply nothing.
+    t = tag()
+    slot = key_slot(t)
+    with stale_client(moving) as client:
+        client.set(f"{t}:n", 10)
+        with client.pipeline(transaction=True) as tx:
+            tx.watch(f"{t}:n")
+            value = int(tx.get(f"{t}:n"))
+            source, target = start_migration(moving, slot)
+            finish_migration(moving, slot, target)
+            tx.multi()
+            tx.set(f"{t}:n", value + 1)
+            with pytest.raises(WatchError):
+                tx.execute()
+        assert moving.command(target, "GET", f"{t}:n") == "10"
+        assert client.node_for(t).port == target.port  # the MOVED was still learnt

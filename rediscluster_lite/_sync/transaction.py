@@ -238,6 +238,7 @@ class Transaction(CommandsMixin):
             topology = self._client._topology
             ask_node: Node | None = None
             retries = 0
+            watched = self._watching  # _exec_once clears it: EXEC, run or aborted, ends the WATCH
             for _ in range(policy.max_redirects + 1):
                 verdict, payload = self._exec_once(packed, ask_node)
                 if verdict == DONE:
@@ -255,8 +256,7 @@ class Transaction(CommandsMixin):
                         topology.apply_moved(slot, node)
                     else:
                         ask_node = node
-                if self._watching:
-                    self._watching = False
+                if watched:
                     raise WatchError(f"the transaction's slot is moving ({payload.message}); nothing was applied")
                 if ask_node is not None or payload.code == "MOVED":
                     continue
