@@ -64,6 +64,7 @@ class ConnectionSettings:
         "max_reply_bytes",
         "huge_count",
         "digit_run",
+        "read_limits",
         "encoding",
     )
 
@@ -89,6 +90,8 @@ class ConnectionSettings:
         digits = len(str(max(max_reply_bytes // 3, 1)))
         self.huge_count = re.compile(rb"([*%%~>|$!=])([0-9]{%d,})\r\n" % digits)
         self.digit_run = b"0" * digits  # what such a header looks like through _DIGITS_AS_ZERO
+        # What _read_more needs, in one attribute: it runs once per reply.
+        self.read_limits = (max_reply_bytes, self.huge_count, self.digit_run, digits + 3, socket_timeout)
         self.encoding = encoding
 
     def auth_command(self) -> bytes | None:
@@ -290,54 +293,57 @@ class Connection:
         sock = self.sock
         if sock is None:
             raise ReadError(f"connection to {self.node.name} is closed", self.node.name)
-        reader, buf, name = self.reader, self._buf, self.node.name
-        limit = self.settings.max_reply_bytes
-        huge_count, digit_run = self.settings.huge_count, self.settings.digit_run
+        reader, buf = self.reader, self._buf
+        # shortest: a dangerous header's length (type byte, digits, CRLF)
+        limit, huge_count, digit_run, shortest, timeout = self.settings.read_limits
         total = 0
         tail = b""
         deadline = None
-        timeout = self.settings.socket_timeout
         while True:
             try:
                 n = sock.recv_into(buf)
             except (TimeoutError, BlockingIOError) as exc:
-                raise ReadTimeout(f"no reply from {name} within {timeout}s", name) from exc
+                raise ReadTimeout(f"no reply from {self.node.name} within {timeout}s", self.node.name) from exc
             except OSError as exc:
-                raise ReadError(f"reading from {name} failed: {exc}", name) from exc
+                raise ReadError(f"reading from {self.node.name} failed: {exc}", self.node.name) from exc
             if n == 0:
-                raise ReadError(f"{name} closed the connection before replying in full", name)
+                raise ReadError(f"{self.node.name} closed the connection before replying in full", self.node.name)
             total += n
             if total > limit:
-                raise ProtocolError(f"reply from {name} exceeds max_reply_bytes ({limit})")
+                raise ProtocolError(f"reply from {self.node.name} exceeds max_reply_bytes ({limit})")
             # hiredis allocates a list for an array header before any element arrives: a 14-byte
             # "*4294967295" would cost 32 GiB. Refuse sizes that max_reply_bytes could never hold, and
             # bulk lengths over it, as soon as their header is seen.
             # The regex costs ~25 instructions a byte; translate + substring search costs ~2, so it runs
-            # only when the bytes hold a run of digits as long as a dangerous header's.
-            huge = (digit_run in buf[:n].translate(_DIGITS_AS_ZERO) and huge_count.search(buf, 0, n)) or (
-                tail and huge_count.search(tail + bytes(buf[:24]))
-            )
+            # only when the bytes hold a run of digits as long as a dangerous header's. A chunk shorter than
+            # such a header cannot hold one whole; one cut between two chunks is found through ``tail``.
+            # (find(), not `in`: bytes.__contains__ first tries the needle as an int, raising TypeError.)
+            huge = (
+                n >= shortest
+                and buf[:n].translate(_DIGITS_AS_ZERO).find(digit_run) >= 0
+                and huge_count.search(buf, 0, n)
+            ) or (tail and huge_count.search(tail + bytes(buf[:24])))
             if huge:
                 size = int(huge.group(2)) * (1 if huge.group(1) in b"$!=" else 3)
                 if size > limit:
                     raise ProtocolError(
-                        f"{name} announced a reply over max_reply_bytes ({limit}): {huge.group(0)[:-2]!r}"
+                        f"{self.node.name} announced a reply over max_reply_bytes ({limit}): {huge.group(0)[:-2]!r}"
                     )
-            tail = bytes(buf[max(0, n - 24) : n])
             reader.feed(buf, 0, n)
             try:
                 reply = reader.gets()
             except MemoryError as exc:
-                raise ProtocolError(f"reply from {name} announced more elements than memory holds") from exc
+                raise ProtocolError(f"reply from {self.node.name} announced more elements than memory holds") from exc
             except ReaderProtocolError as exc:
-                raise ProtocolError(f"invalid reply from {name}: {exc}") from exc
+                raise ProtocolError(f"invalid reply from {self.node.name}: {exc}") from exc
             except UnicodeDecodeError as exc:
                 return self._decode_error(exc)
             if reply is not False:
                 return reply
+            tail = bytes(buf[max(0, n - 24) : n])  # the start of a header the next chunk may finish
             if timeout is not None:
                 now = time.monotonic()
                 if deadline is None:
                     deadline = now + timeout
                 elif now > deadline:
-                    raise ReadTimeout(f"reply from {name} did not complete within {timeout}s", name)
+                    raise ReadTimeout(f"reply from {self.node.name} did not complete within {timeout}s", self.node.name)
