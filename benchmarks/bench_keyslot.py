@@ -70,9 +70,11 @@ def main() -> None:
     for (row, col, _), s in zip(cands, samples, strict=True):
         rows.setdefault(row, {})[col] = statistics.median(s) - overhead
 
-    print(f"python {sys.version.split()[0]}, default backend {keyslot.BACKEND!r}, "
-          f"{args.rounds} rounds x {args.number} calls, median ns/key "
-          f"(the harness's lambda call, {overhead:.0f} ns, subtracted)")
+    print(
+        f"python {sys.version.split()[0]}, default backend {keyslot.BACKEND!r}, "
+        f"{args.rounds} rounds x {args.number} calls, median ns/key "
+        f"(the harness's lambda call, {overhead:.0f} ns, subtracted)"
+    )
     print(f"{'':20}" + "".join(f"{c:>11}" for c in cols))
     for row, vals in rows.items():
         print(f"{row:20}" + "".join(f"{vals[c]:>11.0f}" if c in vals else f"{'':>11}" for c in cols))
