@@ -12,10 +12,15 @@ from typing import Any
 
 from .slotmap import Node, SlotMap, parse_address
 
-__all__ = ["PRIMARIES", "REPLICAS", "ALL", "RANDOM", "resolve_targets", "parse_info", "info_fields"]
+__all__ = ["PRIMARIES", "REPLICAS", "ALL", "RANDOM", "resolve_targets", "names_a_mode", "parse_info", "info_fields"]
 
 PRIMARIES, REPLICAS, ALL, RANDOM = "primaries", "replicas", "all", "random"
 _ALIASES = {"masters": PRIMARIES, "primary": PRIMARIES, "slaves": REPLICAS, "replica": REPLICAS, "nodes": ALL}
+
+
+def names_a_mode(target: Any) -> bool:
+    """``"primaries"``, ``"all"``... rather than a node (``"host:port"``) or a list of nodes."""
+    return isinstance(target, str) and ":" not in target
 
 
 def resolve_targets(slot_map: SlotMap, target: Any) -> list[Node]:
@@ -23,7 +28,7 @@ def resolve_targets(slot_map: SlotMap, target: Any) -> list[Node]:
 
     ``ValueError`` if it names none or an unknown mode.
     """
-    if isinstance(target, str) and ":" not in target:
+    if names_a_mode(target):
         mode = _ALIASES.get(target.lower(), target.lower())
         if mode == PRIMARIES:
             nodes = list(slot_map.masters)

@@ -20,17 +20,7 @@ Part = tuple[int, list[int], tuple]
 
 def split(command: bytes, args: Sequence[Any], step: int = 1) -> list[Part]:
     """Group ``args`` (keys, or key/value pairs with ``step=2``) by the slot of each key."""
-    if step == 1:
-        # Keys only (MGET, DEL, EXISTS...): group positions, then build each argv in one go.
-        by_slot: dict[int, list[int]] = {}
-        for position, slot in enumerate(map(key_slot, args)):
-            positions = by_slot.get(slot)
-            if positions is None:
-                by_slot[slot] = [position]
-            else:
-                positions.append(position)
-        return [(slot, positions, (command, *map(args.__getitem__, positions))) for slot, positions in by_slot.items()]
-    if len(args) % step:
+    if step > 1 and len(args) % step:
         raise ValueError(f"{command.decode()} takes keys and values in groups of {step}")
     groups: dict[int, tuple[list[int], list[Any]]] = {}
     for position in range(0, len(args), step):

@@ -63,6 +63,7 @@ __all__ = [
     "route",
     "direct_target",
     "parse_redirect",
+    "any_error",
 ]
 
 SEND, SLEEP, REFRESH, SEND_BATCH = 0, 1, 2, 3
@@ -301,6 +302,11 @@ def route(
                 yield (REFRESH, f"{node.name}: {type(outcome).__name__}")
 
 
+def any_error(outcomes: Sequence[Any]) -> bool:
+    """Whether any outcome is an exception instance: one C-speed pass over the distinct types."""
+    return any(issubclass(kind, BaseException) for kind in set(map(type, outcomes)))
+
+
 def route_batch(
     state: RoutingState, policy: RetryPolicy, slots: Sequence[int | None], readonly: Sequence[bool]
 ) -> Route:
@@ -321,18 +327,14 @@ def route_batch(
     # First round, the common case inline: each keyed command to its slot's master, grouped by the
     # shard's position (two list lookups a command; the last group collects uncovered slots).
     groups: list[list[int]] = [[] for _ in range(len(shards) + 1)]
-    if state.read_from is ReadFrom.PRIMARY or not any(readonly):
-        if None in slots:
-            index = slot_map.shard_index
-            for i, slot in enumerate(slots):
-                groups[index[slot] if slot is not None else -1].append(i)
-        else:
-            for i, position in enumerate(map(slot_map.shard_index.__getitem__, slots)):
-                groups[position].append(i)
-    else:
-        index = slot_map.shard_index
+    index = slot_map.shard_index
+    primary_only = state.read_from is ReadFrom.PRIMARY or not any(readonly)
+    if primary_only and None not in slots:
+        for i, position in enumerate(map(index.__getitem__, slots)):
+            groups[position].append(i)
+    else:  # keyless commands, and reads that follow the read mode, take the general route
         for i, slot in enumerate(slots):
-            groups[-1 if readonly[i] or slot is None else index[slot]].append(i)
+            groups[-1 if slot is None or (readonly[i] and not primary_only) else index[slot]].append(i)
     for i in groups[-1]:
         attempts[i] = Attempt(slots[i], readonly[i], readonly[i])
     plan: dict[Node, list[int]] = {}
@@ -373,7 +375,7 @@ def route_batch(
         for node, indexes in plan.items():
             replies = outcomes[node]
             # The common case, at C speed: no reply of this node is an error or a redirect.
-            if not any(issubclass(kind, BaseException) for kind in set(map(type, replies))):
+            if not any_error(replies):
                 for _ in map(results.__setitem__, indexes, replies):
                     pass
                 continue

@@ -24,12 +24,12 @@ from ..errors import (
     TooManyRedirects,
     WatchError,
 )
-from ..fanout import resolve_targets
+from ..fanout import names_a_mode, resolve_targets
 from ..keyslot import key_slot
 from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
 from ..readfrom import ReadFrom
 from ..resp import ASKING, READONLY, pack_command
-from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, direct_target, route, route_batch
+from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
 from ..script import Script
 from ..slotmap import Node, parse_address
 from .connection import ConnectionSettings
@@ -216,7 +216,7 @@ class ClusterClient(CommandsMixin):
         else:
             slots, _, argvs = zip(*parts)
             replies = self._run_batch(list(map(pack_command, argvs)), slots, [readonly] * len(parts))
-        if not any(issubclass(kind, BaseException) for kind in set(map(type, replies))):
+        if not any_error(replies):
             return combine(parts, replies, len(args) // step)
         for index, reply in enumerate(replies):
             if isinstance(reply, BaseException):
@@ -270,7 +270,7 @@ class ClusterClient(CommandsMixin):
         """
         topology = self._topology
         packed = [pack_command(args)]
-        by_mode = isinstance(target_nodes, str) and ":" not in target_nodes
+        by_mode = names_a_mode(target_nodes)
         replies: dict[str, Any] = {}
         failures = 0
         while True:
@@ -316,15 +316,13 @@ class ClusterClient(CommandsMixin):
             args += [b"TYPE", _type]
         topology = self._topology
         start_map = topology.slot_map
-        first_slot_of: dict[int, int] = {}
-        for slot, shard in enumerate(start_map.slots):
-            if shard is not None:
-                first_slot_of.setdefault(id(shard), slot)
         plan = []
         for node in resolve_targets(start_map, target_nodes):
             shard = start_map.shard_of_node(node)
             is_master = shard is not None and shard.master == node
-            plan.append((node, first_slot_of.get(id(shard)) if is_master else None))
+            # Every shard of a map serves at least one slot: remember its first.
+            first = start_map.shard_index.index(start_map.shards.index(shard)) if is_master else None
+            plan.append((node, first))
         for node, first_slot in plan:
             if first_slot is not None:
                 node = self._owner_of(first_slot, node)

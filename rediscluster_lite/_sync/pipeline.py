@@ -17,6 +17,7 @@ from ..errors import MaybeAppliedError, ResponseError
 from ..keyslot import key_slot
 from ..multikey import split
 from ..resp import _pack, pack_command
+from ..router import any_error
 
 if TYPE_CHECKING:
     from .client import ClusterClient
@@ -128,7 +129,7 @@ class ClusterPipeline(CommandsMixin):
         if not splits:
             # One result per command. The scans below run at C speed: which results are errors
             # (usually none), and which commands have a converter (``compress`` keeps the truthy ones).
-            failed = _any_error(results)
+            failed = any_error(results)
             for i in compress(range(len(finish)), finish):
                 reply = results[i]
                 if not failed or not isinstance(reply, BaseException):
@@ -157,10 +158,6 @@ class ClusterPipeline(CommandsMixin):
                     starts = [i for i, how in enumerate(finish) if how is not _PART]
                     raise_batch_error(out, index, command_name_of(packed[starts[index]]))
         return out
-
-
-def _any_error(results: list) -> bool:
-    return any(issubclass(kind, BaseException) for kind in set(map(type, results)))
 
 
 class _Split:
