@@ -52,6 +52,7 @@ __all__ = [
     "UNAVAILABLE",
     "Key",
     "crc16",
+    "crc16_raw",
     "crc16_python",
     "encode_key",
     "hashed_part",
@@ -253,3 +254,5 @@ def _select() -> str:
 BACKEND: str = _select()
 crc16: Crc16 = BACKENDS[BACKEND]
 key_slot: Callable[[Key], int] = _KEY_SLOT[BACKEND]
+# The selected backend's two-argument form ``crc(data, 0)``, for hot paths that inline key_slot's no-tag case.
+crc16_raw: Callable[[bytes, int], int] = _RAW[BACKEND]

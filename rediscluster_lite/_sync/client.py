@@ -28,7 +28,7 @@ from ..fanout import names_a_mode, resolve_targets
 from ..keyslot import key_slot
 from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
 from ..readfrom import ReadFrom
-from ..resp import ASKING, READONLY, pack_command
+from ..resp import ASKING, READONLY, pack_command, pack_keyed
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
 from ..script import Script
 from ..slotmap import Node, parse_address
@@ -184,7 +184,8 @@ class ClusterClient(CommandsMixin):
     # --- shell ---------------------------------------------------------------------------------------
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        reply = self._run(pack_command(args), key_slot(key), readonly)
+        packed, slot, _, _ = pack_keyed(args, key, readonly, convert)
+        reply = self._run(packed, slot, readonly)
         return reply if convert is None else convert(reply)
 
     def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:

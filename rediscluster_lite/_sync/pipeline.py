@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 from ..api import CommandsMixin
 from ..commands import slot_of_keys
 from ..errors import MaybeAppliedError, ResponseError
-from ..keyslot import key_slot
 from ..multikey import split
-from ..resp import _pack, pack_command
+from ..resp import pack_command, pack_keyed
 from ..router import any_error
 
 if TYPE_CHECKING:
@@ -64,15 +63,7 @@ class ClusterPipeline(CommandsMixin):
     # --- queueing (the CommandsMixin contract) -----------------------------------------------------
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        # pack_command() inlined: a pipeline queues one command per call, and the frame costs ~10%.
-        for arg in args:
-            kind = type(arg)
-            if kind is not bytes and kind is not str and kind is not int:
-                packed = pack_command(args)
-                break
-        else:
-            packed = _pack(args)
-        self._append((packed, key_slot(key), readonly, convert))
+        self._append(pack_keyed(args, key, readonly, convert))
         return self
 
     def _queue(self, args: tuple, slot: int | None, readonly: bool, convert: Callable | None) -> ClusterPipeline:
