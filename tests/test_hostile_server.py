@@ -466,6 +466,14 @@ def test_long_digit_runs_inside_values_are_not_mistaken_for_headers(nodes, clien
     assert client.get(KEY) == b"1234567890" * 50
 
 
+def test_header_lookalikes_inside_values_are_not_mistaken_for_headers(nodes, clients):
+    # A type byte and a long digit run pass the cheap filter; without a header's CRLF the regex rejects them.
+    a, client = one_node_cluster(nodes, clients, max_reply_bytes=65536)
+    value = b"price=12345678901234 *99999999999 $1000000000000 " * 10
+    a.on("GET", bulk(value))
+    assert client.get(KEY) == value
+
+
 CHILD = textwrap.dedent(
     """
     import json, resource, sys, time

@@ -48,8 +48,9 @@ def _use_kernel_timeouts(sock: socket.socket, timeout: float | None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
 
 
-# Every digit becomes b"0", every other byte b".": a run of N digits is then a plain substring search.
-_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
+# Every digit becomes b"0", every header type byte that announces a count or length b"$", every other
+# byte b".": "a header with N digits" is then a plain substring search (digits inside values don't match).
+_HEADER_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x24 if b in b"*%~>|$!=" else 0x2E for b in range(256))
 
 
 class ConnectionSettings:
@@ -89,7 +90,7 @@ class ConnectionSettings:
         # max_reply_bytes could hold (3 bytes an element at least): rare enough to check precisely.
         digits = len(str(max(max_reply_bytes // 3, 1)))
         self.huge_count = re.compile(rb"([*%%~>|$!=])([0-9]{%d,})\r\n" % digits)
-        self.digit_run = b"0" * digits  # what such a header looks like through _DIGITS_AS_ZERO
+        self.digit_run = b"$" + b"0" * digits  # what such a header looks like through _HEADER_SHAPE
         # What _read_more needs, in one attribute: it runs once per reply.
         self.read_limits = (max_reply_bytes, self.huge_count, self.digit_run, digits + 3, socket_timeout)
         self.encoding = encoding
@@ -315,13 +316,12 @@ class Connection:
             # "*4294967295" would cost 32 GiB. Refuse sizes that max_reply_bytes could never hold, and
             # bulk lengths over it, as soon as their header is seen.
             # The regex costs ~25 instructions a byte; translate + substring search costs ~2, so it runs
-            # only when the bytes hold a run of digits as long as a dangerous header's. A chunk shorter than
+            # only when the bytes hold a header type byte and as many digits as a dangerous header's (values
+            # full of digits, like counters or timestamps, don't trigger it). A chunk shorter than
             # such a header cannot hold one whole; one cut between two chunks is found through ``tail``.
             # (find(), not `in`: bytes.__contains__ first tries the needle as an int, raising TypeError.)
             huge = (
-                n >= shortest
-                and buf[:n].translate(_DIGITS_AS_ZERO).find(digit_run) >= 0
-                and huge_count.search(buf, 0, n)
+                n >= shortest and buf[:n].translate(_HEADER_SHAPE).find(digit_run) >= 0 and huge_count.search(buf, 0, n)
             ) or (tail and huge_count.search(tail + bytes(buf[:24])))
             if huge:
                 size = int(huge.group(2)) * (1 if huge.group(1) in b"$!=" else 3)
