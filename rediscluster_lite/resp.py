@@ -15,7 +15,16 @@ import hiredis
 from .errors import ProtocolError, ResponseError
 from .keyslot import crc16_raw, encode_key, key_slot
 
-__all__ = ["pack_command", "pack_keyed", "pack_commands", "new_reader", "ReaderProtocolError", "ASKING", "READONLY"]
+__all__ = [
+    "ASKING",
+    "INCOMPLETE",
+    "READONLY",
+    "ReaderProtocolError",
+    "new_reader",
+    "pack_command",
+    "pack_commands",
+    "pack_keyed",
+]
 
 _pack = hiredis.pack_command
 ReaderProtocolError = hiredis.ProtocolError
@@ -100,11 +109,25 @@ def _name(args: Sequence[Any]) -> str:
     return repr(str(first).upper())
 
 
+class _Incomplete:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "INCOMPLETE"
+
+
+# What a reader's gets() returns while no whole reply is buffered. Not hiredis's default False: a reply can
+# never be this object, so ``list.extend(iter(reader.gets, INCOMPLETE))`` drains every buffered reply at C
+# speed (with False as the sentinel, an integer reply 0 would compare equal and end the drain).
+INCOMPLETE: Any = _Incomplete()
+
+
 def new_reader(encoding: str | None = None) -> hiredis.Reader:
-    """A hiredis reader whose error replies are ResponseError values (not raised)."""
+    """A hiredis reader whose error replies are ResponseError values (not raised); ``gets()`` returns
+    :data:`INCOMPLETE` while no whole reply is buffered."""
     if encoding:
-        return hiredis.Reader(replyError=ResponseError, encoding=encoding, errors="strict")
-    return hiredis.Reader(replyError=ResponseError)
+        return hiredis.Reader(replyError=ResponseError, encoding=encoding, errors="strict", notEnoughData=INCOMPLETE)
+    return hiredis.Reader(replyError=ResponseError, notEnoughData=INCOMPLETE)
 
 
 def protocol_error(exc: Exception, node: str) -> ProtocolError:

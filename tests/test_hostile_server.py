@@ -707,3 +707,30 @@ def test_fake_node_records_commands_and_closes_cleanly():
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() <= before
+
+
+def test_a_second_answer_to_one_command_is_never_taken_for_the_next_answer(nodes, clients):
+    # Both replies arrive in one write, so the client reads past the first: the connection is out of step
+    # and must not be reused (before, the next GET returned b"unsolicited").
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [bulk("first") + bulk("unsolicited"), bulk("second")])
+    assert client.get(KEY) == b"first"
+    assert client.get(KEY) == b"second"
+
+
+def test_a_pipeline_node_answering_more_than_asked_keeps_the_answers_and_drops_the_connection(nodes, clients):
+    a, client = one_node_cluster(nodes, clients)
+    a.on("GET", [bulk("first"), bulk("second") + bulk("unsolicited"), bulk("third")])
+    assert client.pipeline().get(KEY).get(KEY).execute() == [b"first", b"second"]
+    assert client.get(KEY) == b"third"
+    assert len(set(conn_ids(a, "GET"))) == 2  # the out-of-step connection was replaced
+
+
+def test_integer_zero_replies_in_a_pipeline_are_replies_not_the_end_of_the_buffer(nodes, clients):
+    # hiredis's "no whole reply yet" is False by default, and 0 == False: the drain must not stop at 0.
+    a, client = one_node_cluster(nodes, clients)
+    a.on("EXISTS", b":0\r\n")
+    pipe = client.pipeline()
+    for _ in range(5):
+        pipe.exists(KEY)
+    assert pipe.execute() == [0, 0, 0, 0, 0]

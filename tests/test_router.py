@@ -22,7 +22,7 @@ from rediscluster_lite.errors import (
     WriteError,
 )
 from rediscluster_lite.readfrom import ReadFrom
-from rediscluster_lite.resp import new_reader
+from rediscluster_lite.resp import INCOMPLETE, new_reader
 from rediscluster_lite.router import REFRESH, SEND, SLEEP, RetryPolicy, parse_redirect, route
 from rediscluster_lite.slotmap import Node, Shard, SlotMap
 
@@ -47,7 +47,7 @@ def parse(data: bytes):
     reader = new_reader()
     reader.feed(data)
     reply = reader.gets()
-    assert reply is not False, f"incomplete RESP: {data!r}"
+    assert reply is not INCOMPLETE, f"incomplete RESP: {data!r}"
     return reply
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rediscluster_lite.errors import ProtocolError, ResponseError
-from rediscluster_lite.resp import new_reader
+from rediscluster_lite.resp import INCOMPLETE, new_reader
 from rediscluster_lite.slotmap import SLOTS, Node, Shard, SlotMap, parse_address
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -229,7 +229,7 @@ def test_truncated_recorded_reply_is_not_a_reply():
     data = (DATA / "cluster_slots_replicas.resp").read_bytes()
     reader = new_reader()
     reader.feed(data[: len(data) // 2])
-    assert reader.gets() is False
+    assert reader.gets() is INCOMPLETE
 
 
 # --- addresses ---------------------------------------------------------------------------------------------

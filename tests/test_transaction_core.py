@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rediscluster_lite.errors import ResponseError
-from rediscluster_lite.resp import new_reader
+from rediscluster_lite.resp import INCOMPLETE, new_reader
 from rediscluster_lite.transaction import DONE, REDIRECTED, REFUSED, WATCH_FAILED, judge_exec
 
 EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
@@ -15,12 +15,7 @@ def parse(data: bytes, count: int) -> list:
     """Exactly ``count`` replies from ``data`` (as the client's connection reads them)."""
     reader = new_reader()
     reader.feed(data)
-    replies = []
-    while True:
-        reply = reader.gets()
-        if reply is False:
-            break
-        replies.append(reply)
+    replies = list(iter(reader.gets, INCOMPLETE))
     assert len(replies) == count, replies
     return replies
 

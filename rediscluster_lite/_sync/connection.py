@@ -24,7 +24,7 @@ from ..errors import (
     ResponseError,
     WriteError,
 )
-from ..resp import READONLY, ReaderProtocolError, new_reader, pack_command
+from ..resp import INCOMPLETE, READONLY, ReaderProtocolError, new_reader, pack_command
 from ..slotmap import Node
 
 __all__ = ["ConnectionSettings", "Connection"]
@@ -183,9 +183,10 @@ class Connection:
         """True when an idle connection has something to read: the server closed it, or sent junk.
 
         One ``poll(0)`` syscall. TLS may legitimately deliver session tickets while idle, so for TLS a
-        readable socket is drained without blocking first.
+        readable socket is drained without blocking first. Bytes already read past the last reply (a
+        server that answered one command twice) make it stale too: they would pass for the next answer.
         """
-        if self._poller is None:
+        if self._poller is None or self.reader.has_data():
             return True
         if not self._poller.poll(0):
             return False
@@ -250,17 +251,22 @@ class Connection:
     def read_replies(self, count: int) -> list:
         """Read ``count`` replies (a pipeline's). On failure the exception carries ``.replies``, those read."""
         replies: list = []
-        append = replies.append
+        extend = replies.extend
         gets = self.reader.gets
         try:
-            for _ in range(count):
+            while len(replies) < count:
                 try:
-                    reply = gets()
+                    extend(iter(gets, INCOMPLETE))  # every reply already buffered, at C speed
                 except UnicodeDecodeError as exc:
-                    reply = self._decode_error(exc)
-                if reply is False:
-                    reply = self._read_more()
-                append(reply)
+                    replies.append(self._decode_error(exc))  # that reply was consumed: go on after it
+                    continue
+                if len(replies) < count:
+                    replies.append(self._read_more())
+            if len(replies) > count:
+                # More replies than commands sent: the stream is out of step. Keep the answers in order and
+                # drop the connection (the caller discards it on this error).
+                del replies[count:]
+                raise ProtocolError(f"{self.node.name} sent more replies than it was sent commands")
         except ReaderProtocolError as exc:
             error = ProtocolError(f"invalid reply from {self.node.name}: {exc}")
             error.replies = replies  # type: ignore[attr-defined]
@@ -278,7 +284,7 @@ class Connection:
             raise ProtocolError(f"invalid reply from {self.node.name}: {exc}") from exc
         except UnicodeDecodeError as exc:
             return self._decode_error(exc)
-        if reply is not False:
+        if reply is not INCOMPLETE:
             return reply
         return self._read_more()
 
@@ -338,7 +344,7 @@ class Connection:
                 raise ProtocolError(f"invalid reply from {self.node.name}: {exc}") from exc
             except UnicodeDecodeError as exc:
                 return self._decode_error(exc)
-            if reply is not False:
+            if reply is not INCOMPLETE:
                 return reply
             tail = bytes(buf[max(0, n - 24) : n])  # the start of a header the next chunk may finish
             if timeout is not None:

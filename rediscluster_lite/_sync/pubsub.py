@@ -23,7 +23,7 @@ from ..errors import (
     TimeoutError,
 )
 from ..pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler, PubSubCore
-from ..resp import ReaderProtocolError, pack_command
+from ..resp import INCOMPLETE, ReaderProtocolError, pack_command
 from ..slotmap import Node, parse_address
 from .connection import Connection
 
@@ -379,7 +379,7 @@ class PubSub:
                 error.__cause__ = exc
                 self._queue.append(error)
                 continue
-            if reply is False:
+            if reply is INCOMPLETE:
                 if not reader.has_data():
                     self._partial[link] = 0
                 if core.pending.get(link):
