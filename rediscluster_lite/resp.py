@@ -58,24 +58,29 @@ def pack_keyed(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[byt
     for both frame and slot; anything else takes the general path. ``readonly`` and ``convert`` pass through
     so a pipeline can queue the result as is (one tuple per command, built once).
     """
-    n = len(args)
-    if (n == 2 or n == 3) and args[1] is key:
-        kind = type(key)
-        k = key.encode() if kind is str else key if kind is bytes else None
-        if k is not None:
-            slot = crc16_raw(k, 0) & 0x3FFF if 123 not in k else key_slot(k)  # 123: "{", a hash tag
+    kind = type(key)
+    if kind is str:
+        k = key.encode()
+    elif kind is bytes:
+        k = key
+    else:
+        return pack_command(args), key_slot(key), readonly, convert
+    slot = crc16_raw(k, 0) & 0x3FFF if 123 not in k else key_slot(k)  # 123: "{", a hash tag
+    if args[1] is key:
+        if len(args) == 2:
             command = args[0]
-            if n == 2:
-                return _FRAME2 % (len(command), command, len(k), k), slot, readonly, convert
-            value = args[2]
+            return _FRAME2 % (len(command), command, len(k), k), slot, readonly, convert
+        if len(args) == 3:
+            command, _, value = args
             kind = type(value)
             if kind is str:
                 value = value.encode()
             elif kind is int:
                 value = b"%d" % value
-            if type(value) is bytes:
-                return _FRAME3 % (len(command), command, len(k), k, len(value), value), slot, readonly, convert
-    return pack_command(args), key_slot(key), readonly, convert
+            elif kind is not bytes:
+                return pack_command(args), slot, readonly, convert
+            return _FRAME3 % (len(command), command, len(k), k, len(value), value), slot, readonly, convert
+    return pack_command(args), slot, readonly, convert
 
 
 def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
