@@ -67,18 +67,20 @@ def pack_keyed(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[byt
         return pack_command(args), key_slot(key), readonly, convert
     slot = crc16_raw(k, 0) & 0x3FFF if 123 not in k else key_slot(k)  # 123: "{", a hash tag
     if args[1] is key:
-        if len(args) == 2:
+        n = len(args)
+        if n == 2:
             command = args[0]
             return _FRAME2 % (len(command), command, len(k), k), slot, readonly, convert
-        if len(args) == 3:
+        if n == 3:
             command, _, value = args
-            kind = type(value)
-            if kind is str:
-                value = value.encode()
-            elif kind is int:
-                value = b"%d" % value
-            elif kind is not bytes:
-                return pack_command(args), slot, readonly, convert
+            if type(value) is not bytes:
+                kind = type(value)
+                if kind is str:
+                    value = value.encode()
+                elif kind is int:
+                    value = b"%d" % value
+                else:
+                    return pack_command(args), slot, readonly, convert
             return _FRAME3 % (len(command), command, len(k), k, len(value), value), slot, readonly, convert
     return pack_command(args), slot, readonly, convert
 
