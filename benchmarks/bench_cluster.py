@@ -25,8 +25,8 @@ per workload and client: median ops/s (keys per second for pipeline/mget), min..
 CPU per op (this thread's CPU time / ops), and the ratio of medians vs redis-py with the min..max of the
 per-round ratios (each round's pair ran back to back).
 
-Without --startup the script starts its own 3-master/3-replica cluster with rediscluster_lite.local.LocalCluster
-and stops it afterwards. With --startup it writes keys ``bench:<n>`` (16384 of them) and deletes them at the end.
+Without --startup the script starts its own 3-master/3-replica cluster (--replicas 0: 3 masters alone) with
+rediscluster_lite.local.LocalCluster and stops it afterwards. With --startup it writes keys ``bench:<n>`` (16384 of them) and deletes them at the end.
 """
 
 from __future__ import annotations
@@ -449,7 +449,7 @@ def parse_startup(text: str) -> list[tuple[str, int]]:
 
 
 @contextmanager
-def cluster(startup: list[tuple[str, int]] | None) -> Iterator[tuple[list[tuple[str, int]], str]]:
+def cluster(startup: list[tuple[str, int]] | None, replicas: int = 1) -> Iterator[tuple[list[tuple[str, int]], str]]:
     if startup:
         yield startup, "existing cluster"
         return
@@ -457,7 +457,7 @@ def cluster(startup: list[tuple[str, int]] | None) -> Iterator[tuple[list[tuple[
         from rediscluster_lite.local import LocalCluster
     except ImportError as exc:
         sys.exit(f"rediscluster_lite.local is not available ({exc}); start a cluster and pass --startup HOST:PORT")
-    with LocalCluster() as local:
+    with LocalCluster(replicas_per_master=replicas) as local:
         yield list(local.startup_nodes), f"LocalCluster {local.n_masters}x{local.replicas_per_master}"
 
 
@@ -678,6 +678,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--batch-ops", type=int, default=50_000, help="commands (pipeline) / keys (mget) per round (default 50000)"
     )
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of get,set,pipeline,mget")
+    ap.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="replicas per master of the cluster the script starts (default 1; 0: no replication traffic)",
+    )
     ap.add_argument("--startup", type=parse_startup, help="HOST:PORT[,HOST:PORT...] of an existing cluster")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE ('-' for stdout)")
     ap.add_argument("--profile", action="store_true", help="instead of the comparison, profile a GET loop (--ops GETs)")
@@ -698,7 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--rounds, --ops and --batch-ops must be positive")
 
     out = sys.stderr if args.json == "-" else sys.stdout
-    with cluster(args.startup) as (startup, origin):
+    with cluster(args.startup, args.replicas) as (startup, origin):
         if args.profile:
             profile_get(startup, args.ops, args.top, args.profiler, args.profile_client)
             if args.startup:
