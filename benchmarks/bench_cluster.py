@@ -26,7 +26,8 @@ CPU per op (this thread's CPU time / ops), and the ratio of medians vs redis-py 
 per-round ratios (each round's pair ran back to back).
 
 Without --startup the script starts its own 3-master/3-replica cluster (--replicas 0: 3 masters alone) with
-rediscluster_lite.local.LocalCluster and stops it afterwards. With --startup it writes keys ``bench:<n>`` (16384 of them) and deletes them at the end.
+rediscluster_lite.local.LocalCluster and stops it afterwards. With --startup it writes keys ``bench:<n>`` (16384 of
+them) and deletes them at the end.
 """
 
 from __future__ import annotations
