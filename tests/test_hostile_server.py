@@ -43,6 +43,7 @@ from rediscluster_lite.errors import (
     ReadError,
     ReadTimeout,
     RedisClusterError,
+    ReplyDecodeError,
     ResponseError,
     TooManyRedirects,
 )
@@ -734,3 +735,12 @@ def test_integer_zero_replies_in_a_pipeline_are_replies_not_the_end_of_the_buffe
     for _ in range(5):
         pipe.exists(KEY)
     assert pipe.execute() == [0, 0, 0, 0, 0]
+
+
+def test_an_undecodable_reply_inside_a_pipeline_stands_in_its_place_and_the_rest_are_read(nodes, clients):
+    a, client = one_node_cluster(nodes, clients, decode_responses=True)
+    a.on("GET", [bulk("a"), bulk(b"\xff\xfe"), bulk("c"), bulk("d")])
+    results = client.pipeline().get(KEY).get(KEY).get(KEY).execute(raise_on_error=False)
+    assert results[0] == "a" and results[2] == "c"
+    assert isinstance(results[1], ReplyDecodeError)
+    assert client.get(KEY) == "d"  # the stream stayed in step
