@@ -64,7 +64,6 @@ class ConnectionSettings:
         "socket_timeout",
         "max_reply_bytes",
         "huge_count",
-        "digit_run",
         "read_limits",
         "encoding",
     )
@@ -90,9 +89,9 @@ class ConnectionSettings:
         # max_reply_bytes could hold (3 bytes an element at least): rare enough to check precisely.
         digits = len(str(max(max_reply_bytes // 3, 1)))
         self.huge_count = re.compile(rb"([*%%~>|$!=])([0-9]{%d,})\r\n" % digits)
-        self.digit_run = b"$" + b"0" * digits  # what such a header looks like through _HEADER_SHAPE
+        digit_run = b"$" + b"0" * digits  # what such a header looks like through _HEADER_SHAPE
         # What _read_more needs, in one attribute: it runs once per reply.
-        self.read_limits = (max_reply_bytes, self.huge_count, self.digit_run, digits + 3, socket_timeout)
+        self.read_limits = (max_reply_bytes, self.huge_count, digit_run, digits + 3, socket_timeout)
         self.encoding = encoding
 
     def auth_command(self) -> bytes | None:
