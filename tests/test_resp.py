@@ -71,3 +71,17 @@ def test_lone_surrogate_is_an_encode_error() -> None:
 def test_bytearray_and_memoryview_values_are_sent_as_their_bytes() -> None:
     for value in (bytearray(b"abc"), memoryview(b"abc")):
         assert pack_keyed((b"SET", "k", value), "k", False, None)[0] == pack_command((b"SET", "k", b"abc"))
+
+
+@pytest.mark.parametrize("size", [0, 1023, 1024, 5000])
+def test_keys_and_values_past_the_length_tables_frame_the_same(size: int) -> None:
+    key, value = "k" * size, b"v" * size
+    assert pack_keyed((b"GET", key), key, True, None)[0] == pack_command((b"GET", key))
+    assert pack_keyed((b"SET", key, value), key, False, None)[0] == pack_command((b"SET", key, value))
+    assert pack_keyed((b"SET", "k", value), "k", False, None)[0] == pack_command((b"SET", "k", value))
+
+
+def test_a_command_name_not_seen_before_frames_the_same_first_and_after() -> None:
+    for _ in range(2):
+        assert pack_keyed((b"NEVERSEEN2", "k"), "k", True, None)[0] == pack_command((b"NEVERSEEN2", "k"))
+        assert pack_keyed((b"NEVERSEEN3", "k", 7), "k", False, None)[0] == pack_command((b"NEVERSEEN3", "k", 7))
