@@ -412,7 +412,7 @@ class ClusterClient(CommandsMixin):
                     chunks.append(packed[i])
                 data = b"".join(chunks)
             else:
-                data = b"".join(map(packed.__getitem__, indexes))
+                data = b"".join([packed[i] for i in indexes])
             readonly_first = node in replica_nodes and not conn.readonly
             if readonly_first:
                 data = READONLY + data
