@@ -100,6 +100,48 @@ def test_same_slot_keys_travel_in_one_command(client, redis_cluster):
     assert commandstats(redis_cluster, owner).get("mget", 0) == before + 1
 
 
+def test_mget_sends_one_get_per_key_alone_in_its_slot(client, redis_cluster):
+    p = prefix()
+    keys = [f"{p}:{i}" for i in range(30)]
+    assert len({key_slot(k) for k in keys}) == len(keys)
+    client.mset({k: k for k in keys})
+    masters = redis_cluster.masters()
+    before = [commandstats(redis_cluster, m) for m in masters]
+    assert client.mget(keys) == [k.encode() for k in keys]
+    after = [commandstats(redis_cluster, m) for m in masters]
+    assert sum(a.get("get", 0) - b.get("get", 0) for a, b in zip(after, before)) == len(keys)
+    assert sum(a.get("mget", 0) - b.get("mget", 0) for a, b in zip(after, before)) == 0
+
+
+def test_mget_reads_a_key_of_another_type_as_none_like_mget_does(client):
+    p = prefix()
+    client.execute_command("RPUSH", f"{p}:list", "x")
+    client.execute_command("HSET", f"{p}:hash", "f", "v")
+    client.set(f"{p}:string", "v")
+    # Each alone in its slot (sent as GETs, which answer WRONGTYPE) ...
+    keys = [f"{p}:list", f"{p}:hash", f"{p}:string", f"{p}:missing"]
+    assert len({key_slot(k) for k in keys}) == len(keys)
+    assert client.mget(keys) == [None, None, b"v", None]
+    # ... and sharing a slot (one MGET, which answers nil).
+    tag = f"{{{p}}}"
+    client.execute_command("RPUSH", f"{tag}list", "x")
+    client.set(f"{tag}string", "v")
+    assert client.mget(f"{tag}list", f"{tag}string", "elsewhere:" + p) == [None, b"v", None]
+
+
+def test_mget_with_keys_sharing_a_slot_and_keys_alone_keeps_call_order(client):
+    p = prefix()
+    tag = f"{{{p}}}"
+    mapping = {f"{tag}a": "1", f"solo:{p}": "2", f"{tag}b": "3", f"other:{p}": "4"}
+    client.mset(mapping)
+    assert client.mget(list(mapping) + [f"{tag}a"]) == [b"1", b"2", b"3", b"4", b"1"]
+
+
+def test_mget_key_of_a_wrong_type_is_a_type_error_before_io(client):
+    with pytest.raises(TypeError):
+        client.mget(["a", None])
+
+
 def test_all_or_nothing_msetnx_across_slots_raises_before_io(client):
     with pytest.raises(CrossSlotError) as info:
         client.msetnx({"a": 1, "b": 2})

@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..fanout import names_a_mode, resolve_targets
 from ..keyslot import key_slot
-from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
+from ..multikey import PER_KEY_FALLBACK, combine_in_order, split, stuck_on_migration
 from ..readfrom import ReadFrom
 from ..resp import ASKING, READONLY, pack_command, pack_keyed
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
@@ -226,6 +226,25 @@ class ClusterClient(CommandsMixin):
                     raise_batch_error(replies, index, command.decode())
                 replies[index] = merge(self._one_key_each(command, parts[index][2][1:], readonly))
         return combine(parts, replies, len(args) // step)
+
+    def _mget(self, keys: Sequence) -> list:
+        # When every key is alone in its slot (the usual case for keys from anywhere), each goes as a GET
+        # framed on the single-key fast path: no split into per-slot argv, no one-key MGET arrays to parse.
+        # GET of a key holding another type is WRONGTYPE where MGET says nil, so that error reads as None.
+        # Keys that share a slot need one MGET between them (atomic on their node): the general path.
+        if not keys:
+            raise ValueError("MGET needs at least one key")
+        frames, slots, _, _ = zip(*[pack_keyed((b"GET", key), key, True, None) for key in keys])
+        if len(set(slots)) < len(slots):
+            return self._split_by_slot(b"MGET", keys, 1, True, combine_in_order)
+        replies = self._run_batch(frames, slots, (True,) * len(slots))
+        if any_error(replies):
+            for index, reply in enumerate(replies):
+                if isinstance(reply, ResponseError) and reply.code == "WRONGTYPE":
+                    replies[index] = None
+                elif isinstance(reply, BaseException):
+                    raise_batch_error(replies, index, "MGET")
+        return replies
 
     def _one_key_each(self, command: bytes, keys: Sequence, readonly: bool) -> list:
         """``command`` once per key (for a slot mid-migration: each key follows its own ASK)."""
