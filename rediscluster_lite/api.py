@@ -12,6 +12,7 @@ from typing import Any
 
 from . import fanout
 from .multikey import combine_all_ok, combine_in_order, combine_sum
+from .resp import command_head, pack_key, pack_key_value
 
 __all__ = ["CommandsMixin"]
 
@@ -64,10 +65,19 @@ def _bool_list(reply: Any) -> list[bool]:
     return [bool(x) for x in reply]
 
 
+_GET = command_head(b"GET", 2)
+_SET = command_head(b"SET", 3)
+
+
 class CommandsMixin:
     """Typed methods. A subclass supplies ``_keyed``, ``_multi_keyed`` and ``_keyless``."""
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
+        raise NotImplementedError
+
+    def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
+        # A single-key command already framed by resp.pack_key/pack_key_value: (packed, slot, readonly,
+        # convert). GET and SET come this way, skipping the args tuple and the shape checks of _keyed.
         raise NotImplementedError
 
     def _multi_keyed(self, args: tuple, keys: tuple, readonly: bool, convert: Callable | None = None) -> Any:
@@ -90,7 +100,7 @@ class CommandsMixin:
     # --- strings -----------------------------------------------------------------------------------
 
     def get(self, name: Key) -> Any:
-        return self._keyed((b"GET", name), name, True)
+        return self._framed(pack_key(_GET, name, True, None))
 
     def set(
         self,
@@ -107,7 +117,7 @@ class CommandsMixin:
     ) -> Any:
         """``SET``; True when set, None when ``nx``/``xx`` prevented it (the old value with ``get``)."""
         if ex is None and px is None and not (nx or xx or keepttl or get) and exat is None and pxat is None:
-            return self._keyed((b"SET", name, value), name, False, _ok)
+            return self._framed(pack_key_value(_SET, name, value, False, _ok))
         args: list[Any] = [b"SET", name, value]
         if ex is not None:
             args += [b"EX", ex]

@@ -21,8 +21,11 @@ __all__ = [
     "READONLY",
     "ReaderProtocolError",
     "new_reader",
+    "command_head",
     "pack_command",
     "pack_commands",
+    "pack_key",
+    "pack_key_value",
     "pack_keyed",
 ]
 
@@ -46,29 +49,27 @@ def pack_command(args: Sequence[Any]) -> bytes:
 
 
 # The hot-path frames are glued from pieces: one bytes.join of a tuple costs less than half of a bytes
-# %-format (which parses its format string on every call). The pieces: a command's header (the ``*N`` count
-# and the command's own bulk string), cached per command name; a bulk string's ``$len`` line, from a table
-# for the usual lengths; and the CRLFs between. A key or value longer than the tables, or a header cache
-# that is full, falls back to the %-format, which gives the same bytes.
+# %-format (which parses its format string on every call). The pieces: a command's head (the ``*N`` count
+# and the command's own bulk string, see command_head); a bulk string's ``$len`` line, from a table for the
+# usual lengths; and the CRLFs between.
 _TABLE_LENGTHS = 1024
 _BULK_HEADER = tuple(b"$%d\r\n" % n for n in range(_TABLE_LENGTHS))  # "$5\r\n"
 _AFTER_BULK = tuple(b"\r\n$%d\r\n" % n for n in range(_TABLE_LENGTHS))  # ends one bulk, starts the next
 _CRLF = b"\r\n"
-_HEAD2: dict[bytes, bytes] = {}  # b"GET" -> b"*2\r\n$3\r\nGET\r\n"
-_HEAD3: dict[bytes, bytes] = {}
-_HEADS_MAX = 256  # command names come from this library's own methods; the cap is a guard, not a limit
-_FRAME2 = b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
-_FRAME3 = b"*3\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
 _join = b"".join
 
 
-def pack_keyed(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[bytes, int, bool, Any]:
-    """``(pack_command(args), key_slot(key), readonly, convert)`` for a command whose key is ``args[1]``.
+def command_head(command: bytes, arity: int) -> bytes:
+    """The start of every frame of ``arity`` arguments led by ``command``: ``*2\r\n$3\r\nGET\r\n``."""
+    return b"*%d\r\n$%d\r\n%b\r\n" % (arity, len(command), command)
 
-    The hot path of every single-key command. The common shapes, ``(COMMAND, key)`` and ``(COMMAND, key,
-    value)`` with a str or bytes key and a bytes, str or int value, are framed here, the key encoded once
-    for both frame and slot; anything else takes the general path. ``readonly`` and ``convert`` pass through
-    so a pipeline can queue the result as is (one tuple per command, built once).
+
+def pack_key(head: bytes, key: Any, readonly: bool, convert: Any) -> tuple[bytes, int, bool, Any]:
+    """``(frame, slot, readonly, convert)`` of ``(COMMAND, key)``, where ``head`` is ``command_head(COMMAND, 2)``.
+
+    The hot path of single-key commands such as GET: a str or bytes key is encoded once, for both the
+    frame and the slot. Any other key takes hiredis's packer (the same bytes, or a TypeError naming the
+    argument). ``readonly`` and ``convert`` pass through so a pipeline queues the tuple as it is.
     """
     kind = type(key)
     if kind is str:
@@ -76,43 +77,66 @@ def pack_keyed(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[byt
     elif kind is bytes:
         k = key
     else:
-        return pack_command(args), key_slot(key), readonly, convert
-    slot = crc16_raw(k, 0) & 0x3FFF if 123 not in k else key_slot(k)  # 123: "{", a hash tag
-    if args[1] is key:
-        n = len(args)
+        return pack_command((_command_of(head), key)), key_slot(key), readonly, convert
+    try:
+        frame = _join((head, _BULK_HEADER[len(k)], k, _CRLF))
+    except IndexError:  # a key longer than the table
+        frame = _join((head, b"$%d\r\n" % len(k), k, _CRLF))
+    return frame, crc16_raw(k, 0) & 0x3FFF if 123 not in k else key_slot(k), readonly, convert  # 123: "{"
+
+
+def pack_key_value(head: bytes, key: Any, value: Any, readonly: bool, convert: Any) -> tuple[bytes, int, bool, Any]:
+    """:func:`pack_key` for ``(COMMAND, key, value)`` (``head`` from ``command_head(COMMAND, 3)``), such as
+    SET. A bytes, str or int value is framed here; any other takes hiredis's packer."""
+    kind = type(key)
+    if kind is str:
+        k = key.encode()
+    elif kind is bytes:
+        k = key
+    else:
+        return pack_command((_command_of(head), key, value)), key_slot(key), readonly, convert
+    slot = crc16_raw(k, 0) & 0x3FFF if 123 not in k else key_slot(k)
+    kind = type(value)
+    if kind is not bytes:
+        if kind is str:
+            value = value.encode()
+        elif kind is int:
+            value = b"%d" % value
+        else:
+            return pack_command((_command_of(head), k, value)), slot, readonly, convert
+    try:
+        frame = _join((head, _BULK_HEADER[len(k)], k, _AFTER_BULK[len(value)], value, _CRLF))
+    except IndexError:  # a key or value longer than the tables
+        frame = _join((head, b"$%d\r\n" % len(k), k, b"\r\n$%d\r\n" % len(value), value, _CRLF))
+    return frame, slot, readonly, convert
+
+
+def _command_of(head: bytes) -> bytes:
+    return head.split(b"\r\n", 3)[2]
+
+
+_HEADS: tuple[dict[bytes, bytes], dict[bytes, bytes]] = ({}, {})  # arity 2, arity 3: command -> head
+_HEADS_MAX = 256  # command names come from this library's own methods; the cap is a guard, not a limit
+
+
+def pack_keyed(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[bytes, int, bool, Any]:
+    """``(pack_command(args), key_slot(key), readonly, convert)`` for a command whose key is ``args[1]``.
+
+    ``(COMMAND, key)`` and ``(COMMAND, key, value)`` go to :func:`pack_key` / :func:`pack_key_value` with a
+    cached head; anything else takes the general path.
+    """
+    n = len(args)
+    if (n == 2 or n == 3) and args[1] is key and type(args[0]) is bytes:
+        heads = _HEADS[n - 2]
+        head = heads.get(args[0])
+        if head is None:
+            head = command_head(args[0], n)
+            if len(heads) < _HEADS_MAX:
+                heads[args[0]] = head
         if n == 2:
-            try:
-                return _join((_HEAD2[args[0]], _BULK_HEADER[len(k)], k, _CRLF)), slot, readonly, convert
-            except LookupError:  # a command not seen yet, or a long key
-                return _frame2(args[0], k), slot, readonly, convert
-        if n == 3:
-            command, _, value = args
-            if type(value) is not bytes:
-                kind = type(value)
-                if kind is str:
-                    value = value.encode()
-                elif kind is int:
-                    value = b"%d" % value
-                else:
-                    return pack_command(args), slot, readonly, convert
-            try:
-                frame = _join((_HEAD3[command], _BULK_HEADER[len(k)], k, _AFTER_BULK[len(value)], value, _CRLF))
-            except LookupError:
-                frame = _frame3(command, k, value)
-            return frame, slot, readonly, convert
-    return pack_command(args), slot, readonly, convert
-
-
-def _frame2(command: bytes, key: bytes) -> bytes:
-    if len(_HEAD2) < _HEADS_MAX and type(command) is bytes:
-        _HEAD2[command] = b"*2\r\n$%d\r\n%b\r\n" % (len(command), command)
-    return _FRAME2 % (len(command), command, len(key), key)
-
-
-def _frame3(command: bytes, key: bytes, value: bytes) -> bytes:
-    if len(_HEAD3) < _HEADS_MAX and type(command) is bytes:
-        _HEAD3[command] = b"*3\r\n$%d\r\n%b\r\n" % (len(command), command)
-    return _FRAME3 % (len(command), command, len(key), key, len(value), value)
+            return pack_key(head, key, readonly, convert)
+        return pack_key_value(head, key, args[2], readonly, convert)
+    return pack_command(args), key_slot(key), readonly, convert
 
 
 def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:

@@ -1,4 +1,5 @@
-"""pack_keyed: the hot-path framing must be byte-for-byte what hiredis packs, with key_slot's slot."""
+"""pack_key, pack_key_value and pack_keyed: the hot-path framing must be byte-for-byte what hiredis packs,
+with key_slot's slot."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rediscluster_lite.keyslot import key_slot
-from rediscluster_lite.resp import pack_command, pack_keyed
+from rediscluster_lite.resp import command_head, pack_command, pack_key, pack_key_value, pack_keyed
 
 keys = st.one_of(
     st.binary(max_size=40),
@@ -85,3 +86,23 @@ def test_a_command_name_not_seen_before_frames_the_same_first_and_after() -> Non
     for _ in range(2):
         assert pack_keyed((b"NEVERSEEN2", "k"), "k", True, None)[0] == pack_command((b"NEVERSEEN2", "k"))
         assert pack_keyed((b"NEVERSEEN3", "k", 7), "k", False, None)[0] == pack_command((b"NEVERSEEN3", "k", 7))
+
+
+@given(keys)
+def test_pack_key_with_a_command_head_frames_like_hiredis(key: object) -> None:
+    packed, slot, readonly, convert = pack_key(command_head(b"GET", 2), key, True, len)
+    assert (packed, slot) == _reference((b"GET", key), key)
+    assert (readonly, convert) == (True, len)
+
+
+@given(keys, values)
+def test_pack_key_value_with_a_command_head_frames_like_hiredis(key: object, value: object) -> None:
+    packed, slot, _, _ = pack_key_value(command_head(b"SET", 3), key, value, False, None)
+    assert (packed, slot) == _reference((b"SET", key, value), key)
+
+
+def test_pack_key_bad_key_and_value_errors_name_the_command() -> None:
+    with pytest.raises(TypeError, match="argument 1 of 'GET'"):
+        pack_key(command_head(b"GET", 2), None, True, None)
+    with pytest.raises(TypeError, match="argument 2 of 'SET'"):
+        pack_key_value(command_head(b"SET", 3), "k", None, False, None)

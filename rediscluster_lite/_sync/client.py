@@ -28,7 +28,7 @@ from ..fanout import names_a_mode, resolve_targets
 from ..keyslot import key_slot
 from ..multikey import PER_KEY_FALLBACK, combine_in_order, split, stuck_on_migration
 from ..readfrom import ReadFrom
-from ..resp import ASKING, READONLY, pack_command, pack_keyed
+from ..resp import ASKING, READONLY, command_head, pack_command, pack_key, pack_keyed
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
 from ..script import Script
 from ..slotmap import Node, parse_address
@@ -42,6 +42,7 @@ __all__ = ["ClusterClient"]
 
 _TRANSPORT_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 _monotonic = time.monotonic
+_GET = command_head(b"GET", 2)  # mget of keys alone in their slots sends GETs
 
 
 class ClusterClient(CommandsMixin):
@@ -188,6 +189,11 @@ class ClusterClient(CommandsMixin):
         reply = self._run(packed, slot, readonly)
         return reply if convert is None else convert(reply)
 
+    def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
+        packed, slot, readonly, convert = entry
+        reply = self._run(packed, slot, readonly)
+        return reply if convert is None else convert(reply)
+
     def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
         if not keys:
             raise TypeError(f"{args[0].decode()} needs at least one key")
@@ -234,7 +240,7 @@ class ClusterClient(CommandsMixin):
         # Keys that share a slot need one MGET between them (atomic on their node): the general path.
         if not keys:
             raise ValueError("MGET needs at least one key")
-        frames, slots, _, _ = zip(*[pack_keyed((b"GET", key), key, True, None) for key in keys])
+        frames, slots, _, _ = zip(*[pack_key(_GET, key, True, None) for key in keys])
         if len(set(slots)) < len(slots):
             return self._split_by_slot(b"MGET", keys, 1, True, combine_in_order)
         replies = self._run_batch(frames, slots, (True,) * len(slots))

@@ -66,6 +66,10 @@ class ClusterPipeline(CommandsMixin):
         self._append(pack_keyed(args, key, readonly, convert))
         return self
 
+    def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
+        self._append(entry)
+        return self
+
     def _queue(self, args: tuple, slot: int | None, readonly: bool, convert: Callable | None) -> ClusterPipeline:
         self._append((pack_command(args), slot, readonly, convert))
         return self

@@ -91,7 +91,9 @@ class Transaction(CommandsMixin):
     # --- the CommandsMixin contract ----------------------------------------------------------------
 
     def _do(self, args: tuple, slot: int | None, convert: Callable | None) -> Any:
-        packed = pack_command(args)  # TypeError for a bad argument, before any I/O
+        return self._do_packed(pack_command(args), slot, convert)  # TypeError for a bad argument, before any I/O
+
+    def _do_packed(self, packed: bytes, slot: int | None, convert: Callable | None) -> Any:
         self._claim(slot)
         if not self._queueing:
             reply = self._immediate(packed)
@@ -104,6 +106,10 @@ class Transaction(CommandsMixin):
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
         return self._do(args, key_slot(key), convert)
+
+    def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
+        packed, slot, _, convert = entry
+        return self._do_packed(packed, slot, convert)
 
     def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
         return self._do(args, slot_of_keys(keys, "transaction"), convert)
