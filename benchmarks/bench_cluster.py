@@ -17,7 +17,7 @@ Workloads (keys cover all 16384 slots, one key per slot, shuffled; values are 16
   pipeline  pipelines of 1000 commands, GET/SET alternating   --batch-ops commands per round
             (redis-py: pipeline(); lite: only if ClusterClient has .pipeline)
   mget      mget of 100 keys from different slots            --batch-ops keys per round
-            (redis-py: mget_nonatomic; lite: only if ClusterClient has .mget)
+            (redis-py: mget_nonatomic; lite: only if ClusterClient has .mget; bare: lite's plan, see BareCluster.mget)
 
 A warm-up round (results checked against the values written) runs first, then --rounds rounds, each running
 lite, redis-py, bare in turn (interleaved, so load changes on a shared machine hit all three alike). Reported
@@ -210,7 +210,11 @@ class BareCluster:
         return out
 
     def mget(self, keys: Sequence[str]) -> list[Any]:
-        """As mget_nonatomic does it: one MGET per slot, pipelined per node, merged back in order."""
+        """The plan rediscluster_lite uses: a GET for each key alone in its slot, one MGET per slot that
+        several keys share (mget_nonatomic sends an MGET per slot), pipelined per node, merged in order.
+
+        (This reference assumes every key holds a string: a GET of another type is an error here, where
+        lite reads it as None as MGET does.)"""
         owner_idx, pack, crc = self.owner_idx, hiredis.pack_command, binascii.crc_hqx
         by_slot: dict[int, list[int]] = {}
         for i, k in enumerate(keys):
@@ -224,13 +228,19 @@ class BareCluster:
         places: list[list[Any]] = [[] for _ in self.conns]
         for s, idx in by_slot.items():
             n = owner_idx[s]
-            frames[n].append(pack((b"MGET", *[keys[i] for i in idx])))
+            if len(idx) == 1:
+                frames[n].append(pack((b"GET", keys[idx[0]])))
+            else:
+                frames[n].append(pack((b"MGET", *[keys[i] for i in idx])))
             places[n].append(idx)
         out: list[Any] = [None] * len(keys)
         for groups, replies in self._send_groups(frames, places):
-            for idx, values in zip(groups, replies):
-                for i, v in zip(idx, values):
-                    out[i] = v
+            for idx, reply in zip(groups, replies):
+                if len(idx) == 1:
+                    out[idx[0]] = reply
+                else:
+                    for i, v in zip(idx, reply):
+                        out[i] = v
         return out
 
     def delete(self, keys: Sequence[str]) -> None:
