@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..fanout import names_a_mode, resolve_targets
 from ..keyslot import key_slot
-from ..multikey import PER_KEY_FALLBACK, combine_in_order, split, stuck_on_migration
+from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
 from ..readfrom import ReadFrom
 from ..resp import ASKING, READONLY, command_head, pack_command, pack_key, pack_keyed
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
@@ -234,23 +234,47 @@ class ClusterClient(CommandsMixin):
         return combine(parts, replies, len(args) // step)
 
     def _mget(self, keys: Sequence) -> list:
-        # When every key is alone in its slot (the usual case for keys from anywhere), each goes as a GET
-        # framed on the single-key fast path: no split into per-slot argv, no one-key MGET arrays to parse.
-        # GET of a key holding another type is WRONGTYPE where MGET says nil, so that error reads as None.
-        # Keys that share a slot need one MGET between them (atomic on their node): the general path.
+        # A key alone in its slot (the usual case for keys from anywhere) goes as a GET framed on the
+        # single-key fast path: no per-slot argv, no one-key MGET arrays to parse. A GET of a key holding
+        # another type answers WRONGTYPE where MGET says nil, so that error reads as None. Keys that share a
+        # slot go in one MGET between them (atomic on their node), as in every other multi-key command.
         if not keys:
             raise ValueError("MGET needs at least one key")
         frames, slots, _, _ = zip(*[pack_key(_GET, key, True, None) for key in keys])
+        groups: list[list[int]] | None = None
         if len(set(slots)) < len(slots):
-            return self._split_by_slot(b"MGET", keys, 1, True, combine_in_order)
+            by_slot: dict[int, list[int]] = {}
+            for position, slot in enumerate(slots):
+                group = by_slot.get(slot)
+                if group is None:
+                    by_slot[slot] = [position]
+                else:
+                    group.append(position)
+            groups = list(by_slot.values())
+            frames = [frames[g[0]] if len(g) == 1 else pack_command((b"MGET", *[keys[i] for i in g])) for g in groups]
+            slots = list(by_slot)
         replies = self._run_batch(frames, slots, (True,) * len(slots))
         if any_error(replies):
             for index, reply in enumerate(replies):
-                if isinstance(reply, ResponseError) and reply.code == "WRONGTYPE":
+                if not isinstance(reply, BaseException):
+                    continue
+                if isinstance(reply, ResponseError) and reply.code == "WRONGTYPE":  # only a GET says this
                     replies[index] = None
-                elif isinstance(reply, BaseException):
+                elif groups is not None and len(groups[index]) > 1 and stuck_on_migration(reply):
+                    part = [keys[i] for i in groups[index]]
+                    replies[index] = PER_KEY_FALLBACK[b"MGET"](self._one_key_each(b"MGET", part, True))
+                else:
                     raise_batch_error(replies, index, "MGET")
-        return replies
+        if groups is None:
+            return replies
+        values: list[Any] = [None] * len(keys)
+        for group, reply in zip(groups, replies):
+            if len(group) == 1:
+                values[group[0]] = reply
+            else:
+                for position, value in zip(group, reply):
+                    values[position] = value
+        return values
 
     def _one_key_each(self, command: bytes, keys: Sequence, readonly: bool) -> list:
         """``command`` once per key (for a slot mid-migration: each key follows its own ASK)."""
