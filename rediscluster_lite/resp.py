@@ -115,7 +115,8 @@ def _command_of(head: bytes) -> bytes:
     return head.split(b"\r\n", 3)[2]
 
 
-_HEADS: tuple[dict[bytes, bytes], dict[bytes, bytes]] = ({}, {})  # arity 2, arity 3: command -> head
+_HEAD2: dict[Any, bytes] = {}  # command -> command_head(command, 2)
+_HEAD3: dict[Any, bytes] = {}  # command -> command_head(command, 3)
 _HEADS_MAX = 256  # command names come from this library's own methods; the cap is a guard, not a limit
 
 
@@ -126,16 +127,26 @@ def pack_keyed(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[byt
     cached head; anything else takes the general path.
     """
     n = len(args)
-    if (n == 2 or n == 3) and args[1] is key and type(args[0]) is bytes:
-        heads = _HEADS[n - 2]
-        head = heads.get(args[0])
-        if head is None:
-            head = command_head(args[0], n)
-            if len(heads) < _HEADS_MAX:
-                heads[args[0]] = head
-        if n == 2:
-            return pack_key(head, key, readonly, convert)
-        return pack_key_value(head, key, args[2], readonly, convert)
+    if n == 2:
+        if args[1] is key:
+            head = _HEAD2.get(args[0])
+            if head is not None:
+                return pack_key(head, key, readonly, convert)
+            return _first_of_its_name(args, key, readonly, convert)
+    elif n == 3 and args[1] is key:
+        head = _HEAD3.get(args[0])
+        if head is not None:
+            return pack_key_value(head, key, args[2], readonly, convert)
+        return _first_of_its_name(args, key, readonly, convert)
+    return pack_command(args), key_slot(key), readonly, convert
+
+
+def _first_of_its_name(args: tuple, key: Any, readonly: bool, convert: Any) -> tuple[bytes, int, bool, Any]:
+    # A command name not seen yet: cache its head (bytes names only, up to the cap) and pack it.
+    heads = _HEAD2 if len(args) == 2 else _HEAD3
+    if type(args[0]) is bytes and len(heads) < _HEADS_MAX:
+        heads[args[0]] = command_head(args[0], len(args))
+        return pack_keyed(args, key, readonly, convert)
     return pack_command(args), key_slot(key), readonly, convert
 
 
