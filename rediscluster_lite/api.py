@@ -12,7 +12,7 @@ from typing import Any
 
 from . import fanout
 from .multikey import combine_all_ok, combine_in_order, combine_sum
-from .resp import command_head, pack_key, pack_key_value
+from .resp import command_head, pack_key, pack_key_value, pack_keyed
 
 __all__ = ["CommandsMixin"]
 
@@ -70,15 +70,16 @@ _SET = command_head(b"SET", 3)
 
 
 class CommandsMixin:
-    """Typed methods. A subclass supplies ``_keyed``, ``_multi_keyed`` and ``_keyless``."""
-
-    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        raise NotImplementedError
+    """Typed methods. A subclass supplies ``_framed``, ``_multi_keyed``, ``_keyless`` and the others below."""
 
     def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
         # A single-key command already framed by resp.pack_key/pack_key_value: (packed, slot, readonly,
-        # convert). GET and SET come this way, skipping the args tuple and the shape checks of _keyed.
+        # convert). GET and SET come this way directly, skipping the args tuple and the shape checks of _keyed.
         raise NotImplementedError
+
+    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
+        # Every other single-key command: its argv, and the key it is routed by.
+        return self._framed(pack_keyed(args, key, readonly, convert))
 
     def _multi_keyed(self, args: tuple, keys: tuple, readonly: bool, convert: Callable | None = None) -> Any:
         raise NotImplementedError

@@ -7,30 +7,48 @@ per-slot command is atomic on its own node, nothing more.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .keyslot import key_slot
 
-__all__ = ["split", "combine_in_order", "combine_sum", "combine_all_ok", "PER_KEY_FALLBACK", "stuck_on_migration"]
+__all__ = [
+    "group_by_slot",
+    "split",
+    "combine_in_order",
+    "combine_sum",
+    "combine_all_ok",
+    "PER_KEY_FALLBACK",
+    "stuck_on_migration",
+]
 
 # One part: (slot, positions of its keys in the caller's key list, the argv to send)
 Part = tuple[int, list[int], tuple]
+
+
+def group_by_slot(slots: Iterable[int]) -> dict[int, list[int]]:
+    """``{slot: positions}``: the positions of equal slots together, slots in first-seen order."""
+    groups: dict[int, list[int]] = {}
+    for position, slot in enumerate(slots):
+        group = groups.get(slot)
+        if group is None:
+            groups[slot] = [position]
+        else:
+            group.append(position)
+    return groups
 
 
 def split(command: bytes, args: Sequence[Any], step: int = 1) -> list[Part]:
     """Group ``args`` (keys, or key/value pairs with ``step=2``) by the slot of each key."""
     if step > 1 and len(args) % step:
         raise ValueError(f"{command.decode()} takes keys and values in groups of {step}")
-    groups: dict[int, tuple[list[int], list[Any]]] = {}
-    for position in range(0, len(args), step):
-        slot = key_slot(args[position])
-        group = groups.get(slot)
-        if group is None:
-            group = groups[slot] = ([], [command])
-        group[0].append(position // step)
-        group[1].extend(args[position : position + step])
-    return [(slot, positions, tuple(argv)) for slot, (positions, argv) in groups.items()]
+    parts = []
+    for slot, positions in group_by_slot([key_slot(key) for key in args[::step]]).items():
+        argv = [command]
+        for position in positions:
+            argv += args[position * step : position * step + step]
+        parts.append((slot, positions, tuple(argv)))
+    return parts
 
 
 def combine_in_order(parts: list[Part], replies: list[Any], count: int) -> list:

@@ -26,9 +26,9 @@ from ..errors import (
 )
 from ..fanout import names_a_mode, resolve_targets
 from ..keyslot import key_slot
-from ..multikey import PER_KEY_FALLBACK, split, stuck_on_migration
+from ..multikey import PER_KEY_FALLBACK, group_by_slot, split, stuck_on_migration
 from ..readfrom import ReadFrom
-from ..resp import ASKING, READONLY, command_head, pack_command, pack_key, pack_keyed
+from ..resp import ASKING, READONLY, command_head, pack_command, pack_key
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
 from ..script import Script
 from ..slotmap import Node, parse_address
@@ -184,11 +184,6 @@ class ClusterClient(CommandsMixin):
 
     # --- shell ---------------------------------------------------------------------------------------
 
-    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        packed, slot, _, _ = pack_keyed(args, key, readonly, convert)
-        reply = self._run(packed, slot, readonly)
-        return reply if convert is None else convert(reply)
-
     def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
         packed, slot, readonly, convert = entry
         reply = self._run(packed, slot, readonly)
@@ -243,13 +238,7 @@ class ClusterClient(CommandsMixin):
         frames, slots, _, _ = zip(*[pack_key(_GET, key, True, None) for key in keys])
         groups: list[list[int]] | None = None
         if len(set(slots)) < len(slots):
-            by_slot: dict[int, list[int]] = {}
-            for position, slot in enumerate(slots):
-                group = by_slot.get(slot)
-                if group is None:
-                    by_slot[slot] = [position]
-                else:
-                    group.append(position)
+            by_slot = group_by_slot(slots)
             groups = list(by_slot.values())
             frames = [frames[g[0]] if len(g) == 1 else pack_command((b"MGET", *[keys[i] for i in g])) for g in groups]
             slots = list(by_slot)

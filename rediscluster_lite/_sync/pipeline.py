@@ -63,6 +63,7 @@ class ClusterPipeline(CommandsMixin):
     # --- queueing (the CommandsMixin contract) -----------------------------------------------------
 
     def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
+        # What the mixin's _keyed does, minus one call per queued command.
         self._append(pack_keyed(args, key, readonly, convert))
         return self
 

@@ -29,7 +29,6 @@ from ..errors import (
     TimeoutError,
     WatchError,
 )
-from ..keyslot import key_slot
 from ..resp import ASKING, pack_command
 from ..router import parse_redirect
 from ..transaction import DONE, REFUSED, WATCH_FAILED, judge_exec
@@ -103,9 +102,6 @@ class Transaction(CommandsMixin):
         self._packed.append(packed)
         self._convert.append(convert)
         return self
-
-    def _keyed(self, args: tuple, key: Any, readonly: bool, convert: Callable | None = None) -> Any:
-        return self._do(args, key_slot(key), convert)
 
     def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
         packed, slot, _, convert = entry
