@@ -1,6 +1,20 @@
 import sys
 
+import pytest
+
 # Installed (`pip install -e .`), the package's pytest11 entry point has already imported and registered
 # the plugin before any conftest loads, and pytest refuses to register the same module twice.
 if "rediscluster_lite.pytest_plugin" not in sys.modules:
     pytest_plugins = ["rediscluster_lite.pytest_plugin"]
+
+# Tests that start redis-server: every test of a *_live.py module, every test using a cluster fixture,
+# and tests marked `live` by hand (they start a LocalCluster themselves). `pytest -m "not live"` is the fast
+# loop: unit, router, reader and fake-node tests, no redis-server needed.
+_CLUSTER_FIXTURES = {"redis_cluster", "redis_cluster_factory"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if getattr(item, "module", None) is not None else ""
+        if module.endswith("_live") or _CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 import pytest
+from cluster_helpers import commandstat
 
 from rediscluster_lite import ClusterClient, ResponseError
 
@@ -99,4 +100,12 @@ def test_tls_verification_is_on_by_default(tls_cluster):
 def test_tls_replica_reads(tls_cluster):
     with ClusterClient(tls_cluster.startup_nodes, ssl=tls_cluster.client_ssl_context(), read_from="replica") as client:
         for i in range(10):
-            client.get(f"tls:{i}")
+            client.set(f"tls:replica:{i}", i)
+        replicas = [n for n in tls_cluster.nodes if n.role == "replica"]
+        before = sum(commandstat(tls_cluster, n, "get") for n in replicas)
+        for i in range(10):
+            assert client.get(f"tls:replica:{i}") in (str(i).encode(), None)  # a replica may lag by a moment
+        after = sum(commandstat(tls_cluster, n, "get") for n in replicas)
+        assert after - before == 10  # every read went over TLS to a replica
+        ports = {n.port for n in replicas}
+        assert all(c.readonly for p in client._topology.pools() for c in p._idle if c.node.port in ports)

@@ -321,6 +321,7 @@ def _cleanup(data_dir: Path) -> None:
         cli.main(["cluster", "down", "--data-dir", str(data_dir)])
 
 
+@pytest.mark.live
 def test_cluster_up_status_down_from_separate_processes(tmp_path):
     data_dir = tmp_path / "lc"
     d = ["--data-dir", str(data_dir)]
@@ -371,6 +372,7 @@ def test_cluster_up_status_down_from_separate_processes(tmp_path):
         _cleanup(data_dir)
 
 
+@pytest.mark.live
 def test_cluster_status_reports_a_dead_node(tmp_path):
     data_dir = tmp_path / "lc"
     d = ["--data-dir", str(data_dir)]
@@ -406,6 +408,7 @@ def test_cluster_up_without_redis_server(tmp_path):
     assert not data_dir.exists()  # nothing half-made left behind
 
 
+@pytest.mark.live
 def test_cluster_up_on_a_busy_port(tmp_path):
     data_dir = tmp_path / "lc"
     with socket.socket() as busy:

@@ -14,10 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rediscluster_lite.cli import pid_running
 from rediscluster_lite.demo import STEPS, run_demo
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.live  # every test here runs redis-server
 
 
 def processes_under(directory: str) -> list[int]:

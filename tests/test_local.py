@@ -115,6 +115,7 @@ def test_missing_redis_server_names_the_install_commands(monkeypatch, tmp_path):
         local.find_redis_server()
 
 
+@pytest.mark.live
 def test_env_var_selects_the_binary(monkeypatch):
     real = local.find_redis_server()
     monkeypatch.setenv(ENV_REDIS_SERVER, real)
@@ -153,6 +154,7 @@ def test_tls_files_from_either_backend_verify(tmp_path):
             t.join(5)
 
 
+@pytest.mark.live
 def test_a_node_that_fails_to_boot_reports_its_log_without_the_password():
     secret = "hunter2-not-in-errors"
     # A bad directive makes redis log the offending line, password included; the launcher must redact it.
@@ -330,6 +332,7 @@ def free_base_port() -> int:
     pytest.skip("no free base port block")
 
 
+@pytest.mark.live
 def test_base_port_layout_and_close_leaves_no_processes(tmp_path):
     base = free_base_port()
     data_dir = tmp_path / "cluster"
@@ -354,6 +357,7 @@ def test_base_port_layout_and_close_leaves_no_processes(tmp_path):
         LocalCluster(base_port=base, data_dir=data_dir).start()
 
 
+@pytest.mark.live
 def test_a_test_that_raises_still_cleans_up():
     with pytest.raises(RuntimeError, match="boom"):
         with LocalCluster(masters=1, replicas_per_master=1) as c:
@@ -376,6 +380,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.live
 def test_an_interrupted_or_killed_test_run_leaves_no_servers():
     """SIGINT (atexit), SIGTERM (our handler) and even SIGKILL (PR_SET_PDEATHSIG) of the Python process."""
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -483,6 +488,7 @@ def run_inner_pytest(tmp_path: Path, env: dict[str, str]) -> subprocess.Complete
     )
 
 
+@pytest.mark.live
 def test_plugin_fixtures_in_a_user_project(tmp_path):
     pids_file = tmp_path / "pids.json"
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TESTS.format(pids_file=str(pids_file))))

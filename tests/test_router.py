@@ -413,13 +413,13 @@ def test_failure_after_send_for_a_write_raises_maybe_applied_and_does_not_resend
 
 def test_pool_timeout_for_a_write_is_not_reported_as_maybe_applied():
     # PoolTimeout means no connection was ever acquired: nothing can have reached the server.
-    d = Driver(FakeState(), [PoolTimeout("no free connection", M1.name), OK])
-    try:
+    timeout = PoolTimeout("no free connection", M1.name)
+    d = Driver(FakeState(), [timeout, OK])
+    with pytest.raises(PoolTimeout) as info:
         d.run(slot=100, readonly=False)
-    except MaybeAppliedError as exc:
-        pytest.fail(f"PoolTimeout (nothing sent) reported as MaybeAppliedError: {exc}")
-    except PoolTimeout:
-        pass
+    assert info.value is timeout and not isinstance(info.value, MaybeAppliedError)
+    assert d.sends == [(M1, False, False)]  # raised at once: not resent, no refresh
+    assert REFRESH not in d.kinds
 
 
 def test_read_error_after_send_for_a_read_is_resent():
