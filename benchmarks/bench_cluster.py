@@ -2,10 +2,14 @@
 
     python benchmarks/bench_cluster.py [--rounds 7] [--ops 10000] [--batch-ops 50000]
                                        [--workloads get,set,pipeline,mget] [--startup HOST:PORT] [--json FILE]
+                                       [--read-from primary,replica_preferred,...] [--baseline PATH]
     python benchmarks/bench_cluster.py --profile [--profiler auto|cprofile|pyinstrument|both] [--ops 20000]
 
 Clients (columns, in the order they run inside every round):
-  lite      rediscluster_lite.ClusterClient, from this checkout
+  lite      rediscluster_lite.ClusterClient, from this checkout (read_from=PRIMARY)
+  lite/MODE one more lite client per extra --read-from mode (e.g. lite/replica_preferred)
+  base      with --baseline PATH: the ClusterClient of another checkout (PATH/rediscluster_lite, e.g. a
+            `git worktree` of the commit before a change), loaded under another module name, same modes
   redis-py  redis.cluster.RedisCluster with its default parser (hiredis when redis.utils.HIREDIS_AVAILABLE)
   bare      one blocking TCP socket per master, TCP_NODELAY, hiredis.pack_command + hiredis.Reader, the slot
             owner looked up in a table built once from CLUSTER SLOTS: no pool, no retries, no redirects. The
@@ -23,7 +27,8 @@ A warm-up round (results checked against the values written) runs first, then --
 lite, redis-py, bare in turn (interleaved, so load changes on a shared machine hit all three alike). Reported
 per workload and client: median ops/s (keys per second for pipeline/mget), min..max over the rounds, client
 CPU per op (this thread's CPU time / ops), and the ratio of medians vs redis-py with the min..max of the
-per-round ratios (each round's pair ran back to back).
+per-round ratios (each round's pair ran back to back); with more than one lite-like client, also each one's
+ratio to ``lite`` (the same per-round pairing).
 
 Without --startup the script starts its own 3-master/3-replica cluster (--replicas 0: 3 masters alone) with
 rediscluster_lite.local.LocalCluster and stops it afterwards. With --startup it writes keys ``bench:<n>`` (16384 of
@@ -315,9 +320,34 @@ def _takes_a_list(fn: Callable[..., Any]) -> bool:
     return not params or params[0].kind is not inspect.Parameter.VAR_POSITIONAL
 
 
-def lite_candidate(startup: Sequence[tuple[str, int]]) -> Candidate:
-    client = ClusterClient(startup)
-    c = Candidate("lite", client.close)
+def load_baseline(path: str) -> Any:
+    """The ``rediscluster_lite`` package of another checkout, imported as ``rediscluster_lite_baseline``.
+
+    The package imports itself relatively, so a second copy loads side by side with this checkout's.
+    """
+    import importlib.util
+
+    root = Path(path).resolve() / "rediscluster_lite"
+    init = root / "__init__.py"
+    if not init.is_file():
+        sys.exit(f"--baseline {path}: no rediscluster_lite/__init__.py there")
+    name = "rediscluster_lite_baseline"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(root)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def lite_candidate(
+    startup: Sequence[tuple[str, int]],
+    name: str = "lite",
+    client_class: Any = ClusterClient,
+    read_from: str = "primary",
+) -> Candidate:
+    client = client_class(startup, read_from=read_from)
+    c = Candidate(name, client.close)
     c.ops["get"] = client.get
     c.ops["set"] = client.set
     if hasattr(client, "pipeline"):
@@ -489,11 +519,11 @@ def cleanup(startup: list[tuple[str, int]], keys: list[str]) -> None:
         bare.close()
 
 
-def checkout_version() -> str:
-    """``<commit>`` of this checkout, ``+dirty`` when rediscluster_lite/ has uncommitted changes."""
+def checkout_version(root: Path | None = None) -> str:
+    """``<commit>`` of this checkout (or of ``root``), ``+dirty`` when rediscluster_lite/ has uncommitted changes."""
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
+    root = root or Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
@@ -550,15 +580,22 @@ def summarize(
                 row["vs_redis_py"] = med / statistics.median(ref)
                 row["vs_redis_py_min"] = min(paired)
                 row["vs_redis_py_max"] = max(paired)
+            lite = [r for r, _ in per_client.get("lite", [])]
+            if lite and name != "lite" and (name.startswith("lite/") or name.startswith("base")):
+                paired = [a / b for a, b in zip(rates, lite)]
+                row["vs_lite"] = med / statistics.median(lite)
+                row["vs_lite_min"] = min(paired)
+                row["vs_lite_max"] = max(paired)
             res[name] = row
         out[w] = res
     return out
 
 
 def print_table(summary: dict[str, dict[str, dict[str, Any]]], skipped: dict[str, dict[str, str]], file: Any) -> None:
+    width = max([9] + [len(name) for res in summary.values() for name in res])
     head = (
-        f"{'workload':9} {'client':9} {'median':>10} {'min..max':>17} {'us/op':>7} {'cpu us/op':>9} "
-        f"{'vs redis-py':>11} {'per-round ratio':>16}"
+        f"{'workload':9} {'client':{width}} {'median':>10} {'min..max':>17} {'us/op':>7} {'cpu us/op':>9} "
+        f"{'vs redis-py':>11} {'per-round ratio':>16} {'vs lite (per round)':>22}"
     )
     print(head, file=file)
     print("-" * len(head), file=file)
@@ -569,14 +606,17 @@ def print_table(summary: dict[str, dict[str, dict[str, Any]]], skipped: dict[str
             rr = f"{row['vs_redis_py_min']:.2f}..{row['vs_redis_py_max']:.2f}" if "vs_redis_py" in row else "-"
             if name == "redis-py":
                 rr = ""
+            vs_lite = ""
+            if "vs_lite" in row:
+                vs_lite = f"{row['vs_lite']:.3f}x ({row['vs_lite_min']:.2f}..{row['vs_lite_max']:.2f})"
             print(
-                f"{w:9} {name:9} {row['median_ops_s']:>10,.0f} {spread:>17} {row['us_per_op']:>7.1f} "
-                f"{row['cpu_us_per_op']:>9.1f} {ratio:>11} {rr:>16}",
+                f"{w:9} {name:{width}} {row['median_ops_s']:>10,.0f} {spread:>17} {row['us_per_op']:>7.1f} "
+                f"{row['cpu_us_per_op']:>9.1f} {ratio:>11} {rr:>16} {vs_lite:>22}",
                 file=file,
             )
         for name, why in skipped.get(w, {}).items():
-            print(f"{w:9} {name:9} {'skipped: ' + why:>10}", file=file)
-        print(f"{'':9} {'':9} ({UNITS[w]})", file=file)
+            print(f"{w:9} {name:{width}} {'skipped: ' + why:>10}", file=file)
+        print(f"{'':9} {'':{width}} ({UNITS[w]})", file=file)
 
 
 # --- profile ---------------------------------------------------------------------------------------
@@ -695,6 +735,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help="replicas per master of the cluster the script starts (default 1; 0: no replication traffic)",
     )
+    ap.add_argument(
+        "--read-from",
+        default="primary",
+        help="comma-separated read modes: one lite client per mode (primary always runs, as 'lite')",
+    )
+    ap.add_argument("--baseline", metavar="PATH", help="another checkout whose ClusterClient runs as 'base' too")
     ap.add_argument("--startup", type=parse_startup, help="HOST:PORT[,HOST:PORT...] of an existing cluster")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE ('-' for stdout)")
     ap.add_argument("--profile", action="store_true", help="instead of the comparison, profile a GET loop (--ops GETs)")
@@ -724,21 +770,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_benchmark(args, workloads, startup, origin, out)
 
 
+def lite_candidates(args: argparse.Namespace, startup: Sequence[tuple[str, int]]) -> tuple[list[Candidate], str]:
+    """``lite`` (PRIMARY), ``lite/MODE`` per other --read-from mode, and the same for --baseline as ``base``."""
+    modes = [m.strip().lower() for m in args.read_from.split(",") if m.strip()] or ["primary"]
+    if modes[0] != "primary":
+        modes.insert(0, "primary")
+    sources: list[tuple[str, Any]] = [("lite", ClusterClient)]
+    version = ""
+    if args.baseline:
+        module = load_baseline(args.baseline)
+        sources.append(("base", module.ClusterClient))
+        version = f"{args.baseline} ({checkout_version(Path(args.baseline))})"
+    out = []
+    for mode in modes:
+        for prefix, client_class in sources:
+            name = prefix if mode == "primary" else f"{prefix}/{mode}"
+            out.append(lite_candidate(startup, name, client_class, mode))
+    return out, version
+
+
 def run_benchmark(
     args: argparse.Namespace, workloads: list[str], startup: list[tuple[str, int]], origin: str, out: Any
 ) -> int:
     keys, values = make_keys()
     populate(startup, keys, values)
-    lite = lite_candidate(startup)
+    candidates, baseline_version = lite_candidates(args, startup)
     redispy, redispy_info = redispy_candidate(startup)
     bare, masters = bare_candidate(startup)
-    candidates = [lite, redispy, bare]
+    candidates += [redispy, bare]
+    order = [c.name for c in candidates]
     meta = {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
         "loadavg_start": os.getloadavg(),
         "rediscluster_lite": f"{rediscluster_lite.__version__} ({checkout_version()})",
+        "baseline": baseline_version,
+        "read_from": args.read_from,
         "redis_py": redispy_info,
         "hiredis": hiredis.__version__,
         "redis_server": server_version(startup),
@@ -755,7 +823,9 @@ def run_benchmark(
         f"RESP{redispy_info.get('protocol', '?')}), hiredis {meta['hiredis']}, redis-server {meta['redis_server']}",
         file=out,
     )
-    print(f"{meta['cluster']}; {args.rounds} rounds after 1 warm-up, order {', '.join(CLIENT_ORDER)}", file=out)
+    if baseline_version:
+        print(f"baseline: {baseline_version}", file=out)
+    print(f"{meta['cluster']}; {args.rounds} rounds after 1 warm-up, order {', '.join(order)}", file=out)
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
     skipped: dict[str, dict[str, str]] = {}
     try:
@@ -789,7 +859,7 @@ def run_benchmark(
         if args.startup:
             cleanup(startup, keys)
     meta["loadavg_end"] = os.getloadavg()
-    summary = summarize(samples, list(CLIENT_ORDER))
+    summary = summarize(samples, order)
     print(file=out)
     print_table(summary, skipped, out)
     print(f"\nload average at end {meta['loadavg_end'][0]:.2f}", file=out)
