@@ -18,22 +18,29 @@ Rules (the Redis Cluster specification's, plus our safety rules):
    several; a read moves on to the next candidate if its mode offers one.
 8. Any other error reply is the caller's: raise it as :class:`ResponseError`.
 
-``route`` is a generator that yields effects for the I/O shell to carry out and receives their outcome:
+``route`` is a generator that yields effects for the I/O shell to carry out and receives their outcome.
+Effects are small named tuples whose first field is their kind (an :class:`EffectKind`), so a shell
+dispatches on ``effect[0]`` and reads the rest by name:
 
-* ``(SEND, node, asking, replica_read)`` -> the reply (``ResponseError`` values included), or the
+* ``Send(SEND, node, asking, replica_read)`` -> the reply (``ResponseError`` values included), or the
   transport exception instance;
-* ``(SLEEP, seconds)`` -> ``None``;
-* ``(REFRESH, reason)`` -> ``None`` (the shell refreshes the slot map, single-flight and rate-limited);
-* ``(SEND_BATCH, plan, asking, replica_nodes)`` (from :func:`route_batch` only) -> per node, the outcome
-  of each command sent.
+* ``Sleep(SLEEP, seconds)`` -> ``None``;
+* ``Refresh(REFRESH, reason)`` -> ``None`` (the shell refreshes the slot map, single-flight and rate-limited);
+* ``SendBatch(SEND_BATCH, plan, asking, replica_nodes)`` (from :func:`route_batch` only) -> per node, the
+  outcome of each command sent.
 
-It returns the final reply or raises. It never touches a socket, a clock or a thread.
+It returns the final reply or raises. It never touches a socket, a clock or a thread. The budgets are one
+immutable :class:`RetryPolicy`; what one command spent of them, and why, is its :class:`Attempt` (its
+``history`` goes into the error raised when a budget runs out).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Generator, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+
+from attrs import frozen
 
 from .errors import (
     ClusterDownError,
@@ -52,6 +59,11 @@ from .readfrom import ReadFrom, read_candidates
 from .slotmap import Node, Shard, SlotMap
 
 __all__ = [
+    "EffectKind",
+    "Send",
+    "Sleep",
+    "Refresh",
+    "SendBatch",
     "SEND",
     "SLEEP",
     "REFRESH",
@@ -66,9 +78,42 @@ __all__ = [
     "any_error",
 ]
 
-SEND, SLEEP, REFRESH, SEND_BATCH = 0, 1, 2, 3
 
-Effect = tuple
+class EffectKind(enum.IntEnum):
+    SEND = 0
+    SLEEP = 1
+    REFRESH = 2
+    SEND_BATCH = 3
+
+
+SEND, SLEEP, REFRESH, SEND_BATCH = EffectKind
+
+
+class Send(NamedTuple):
+    kind: EffectKind
+    node: Node
+    asking: bool
+    replica_read: bool
+
+
+class Sleep(NamedTuple):
+    kind: EffectKind
+    seconds: float
+
+
+class Refresh(NamedTuple):
+    kind: EffectKind
+    reason: str
+
+
+class SendBatch(NamedTuple):
+    kind: EffectKind
+    plan: dict  # Node -> list of command indexes, in send order
+    asking: set  # indexes to precede with ASKING
+    replica_nodes: set  # nodes read from as replicas (READONLY first)
+
+
+Effect = Send | Sleep | Refresh | SendBatch
 Route = Generator[Effect, Any, Any]
 
 
@@ -85,18 +130,22 @@ class RoutingState(Protocol):
     def keyless_shard(self) -> Shard: ...
 
 
+@frozen
 class RetryPolicy:
-    """Budgets and backoff. Plain attributes: read on every retry, never on the happy path."""
+    """The budgets and the backoff, one immutable value per client (``attrs.evolve`` makes another).
 
-    __slots__ = ("max_redirects", "max_retries", "backoff_base", "backoff_cap")
+    ``max_redirects`` bounds MOVED/ASK per command, ``max_retries`` the TRYAGAIN/CLUSTERDOWN/transport retries;
+    what a command has spent is counted by its :class:`Attempt`, never by the caller.
+    """
 
-    def __init__(
-        self, max_redirects: int = 8, max_retries: int = 3, backoff_base: float = 0.05, backoff_cap: float = 0.5
-    ) -> None:
-        self.max_redirects = max_redirects
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+    max_redirects: int = 8
+    max_retries: int = 3
+    backoff_base: float = 0.05
+    backoff_cap: float = 0.5
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_redirects < 0 or self.max_retries < 0:
+            raise ValueError("max_redirects and max_retries must be >= 0")
 
     def backoff(self, attempt: int) -> float:
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
@@ -119,12 +168,17 @@ def _targets(state: RoutingState, slot: int | None, readonly: bool) -> tuple[Sha
     mode = state.read_from
     if not readonly or mode is ReadFrom.PRIMARY:
         return shard, [shard.master]
+    return shard, _read_order(state, mode, shard)
+
+
+def _read_order(state: RoutingState, mode: ReadFrom, shard: Shard) -> list[Node]:
+    """The read mode's candidates for ``shard`` (one turn of its rotation), nodes marked down last."""
     nodes = read_candidates(mode, shard, state.next_turn())
     # Nodes that failed recently go last, not away: if all are down, still try them in order.
     up = [n for n in nodes if not state.is_down(n)]
     if len(up) < len(nodes):
         up.extend(n for n in nodes if state.is_down(n))
-    return shard, up
+    return up
 
 
 def direct_target(state: RoutingState, slot: int | None, readonly: bool) -> Node | None:
@@ -173,6 +227,13 @@ class Attempt:
         self.redirects = self.retries = 0
         self.history: list[tuple[str, str, str]] = []
         self.refreshed_uncovered = False
+
+    def resume(self, shard: Shard, queue: list[Node]) -> Attempt:
+        """Continue a command that a batch's first round already sent to ``shard``'s first candidate:
+        ``queue`` holds the candidates after it (a read moves on to them before any refresh)."""
+        self.shard = shard
+        self.queue = queue
+        return self
 
     def pick(self, state: RoutingState) -> tuple[Node, bool, bool] | None:
         """``(node, asking, replica_read)`` for the next send, or ``None``: refresh the map first."""
@@ -282,13 +343,13 @@ def route(
     while True:
         target = attempt.pick(state)
         if target is None:
-            yield (REFRESH, f"slot {slot} uncovered")
+            yield Refresh(REFRESH, f"slot {slot} uncovered")
             continue
         node, asking, replica_read = target
         if first is not None and first[0] == node:
             outcome = first[1]
         else:
-            outcome = yield (SEND, node, asking, replica_read)
+            outcome = yield Send(SEND, node, asking, replica_read)
         first = None
         verdict, payload = attempt.handle(state, policy, node, outcome)
         if verdict == DONE:
@@ -297,9 +358,9 @@ def route(
             raise payload
         if verdict == WAIT:
             delay, refresh = payload
-            yield (SLEEP, delay)
+            yield Sleep(SLEEP, delay)
             if refresh:
-                yield (REFRESH, f"{node.name}: {type(outcome).__name__}")
+                yield Refresh(REFRESH, f"{node.name}: {type(outcome).__name__}")
 
 
 def any_error(outcomes: Sequence[Any]) -> bool:
@@ -313,47 +374,111 @@ def route_batch(
     """Drive many commands at once (a pipeline): each follows the same rules as :func:`route`.
 
     Command ``i`` has key slot ``slots[i]`` (``None``: keyless) and is read-only (so also safe to resend)
-    when ``readonly[i]``. Yields ``(SEND_BATCH, plan, asking, replica_nodes)``: ``plan`` maps each node
-    to the indexes of the commands to send it, in order; ``asking`` is the set of indexes to precede with
-    ``ASKING``; ``replica_nodes`` the nodes read from as replicas (``READONLY``). Receives, for each node,
-    the list of outcomes in the same order (a reply, or the transport error for commands whose reply
+    when ``readonly[i]``. Yields ``SendBatch(SEND_BATCH, plan, asking, replica_nodes)``: ``plan`` maps each
+    node to the indexes of the commands to send it, in order; ``asking`` is the set of indexes to precede
+    with ``ASKING``; ``replica_nodes`` the nodes read from as replicas (``READONLY``). Receives, for each
+    node, the list of outcomes in the same order (a reply, or the transport error for commands whose reply
     never came). Only commands that were redirected or failed are sent again. Returns the list of
     results, an exception instance in place of each command that failed.
     """
-    results: list[Any] = [None] * len(slots)
-    attempts: dict[int, Attempt] = {}
-    slot_map = state.slot_map
-    shards = slot_map.shards
-    # First round, the common case inline: each keyed command to its slot's master, grouped by the
-    # shard's position (two list lookups a command; the last group collects uncovered slots). Plain
-    # loops here: map() over a bound __getitem__/__setitem__ measured slower than the bytecode it saves.
-    groups: list[list[int]] = [[] for _ in range(len(shards) + 1)]
-    index = slot_map.shard_index
-    primary_only = state.read_from is ReadFrom.PRIMARY or not any(readonly)
-    if primary_only and None not in slots:
-        appends = [group.append for group in groups]
-        for i, slot in enumerate(slots):
-            appends[index[slot]](i)
-    else:  # keyless commands, and reads that follow the read mode, take the general route
-        for i, slot in enumerate(slots):
-            groups[-1 if slot is None or (readonly[i] and not primary_only) else index[slot]].append(i)
-    for i in groups[-1]:
-        attempts[i] = Attempt(slots[i], readonly[i], readonly[i])
-    plan: dict[Node, list[int]] = {}
-    for shard, indexes in zip(shards, groups):
-        if indexes:
-            plan.setdefault(shard.master, []).extend(indexes)
-    pending = list(attempts)
+    batch = _Batch(state, slots, readonly)
+    plan, replica_nodes = batch.first_plan()
+    asking: set[int] = set()
+    pending = list(batch.attempts)
     while True:
-        asking: set[int] = set()
+        waiting = batch.place(pending, plan, asking, replica_nodes)
+        if not plan:
+            if waiting:
+                yield Refresh(REFRESH, "uncovered slots in a batch")
+                pending = waiting
+                continue
+            return batch.results
+        outcomes = yield SendBatch(SEND_BATCH, plan, asking, replica_nodes)
+        pending = list(waiting)  # the uncovered ones go again after the refresh, with the failed ones
+        delay, refresh = batch.judge(policy, plan, outcomes, pending)
+        plan, asking, replica_nodes = {}, set(), set()
+        if not pending:
+            return batch.results
+        if delay:
+            yield Sleep(SLEEP, delay)
+        if refresh or waiting:
+            yield Refresh(REFRESH, "batch retry")
+
+
+class _Batch:
+    """One batch's commands: their results so far, and an :class:`Attempt` for each that needs one.
+
+    A command gets its Attempt only when the common case does not fit it (keyless, uncovered, or after a
+    failure), so a healthy pipeline builds none.
+    """
+
+    __slots__ = ("state", "slots", "readonly", "results", "attempts", "slot_map", "resume_at")
+
+    def __init__(self, state: RoutingState, slots: Sequence[int | None], readonly: Sequence[bool]) -> None:
+        self.state = state
+        self.slots = slots
+        self.readonly = readonly
+        self.results: list[Any] = [None] * len(slots)
+        self.attempts: dict[int, Attempt] = {}
+        self.slot_map = state.slot_map
+        # shard position -> (shard, the candidates after the one a read went to) in the first round
+        self.resume_at: dict[int, tuple[Shard, list[Node]]] = {}
+
+    def first_plan(self) -> tuple[dict[Node, list[int]], set[Node]]:
+        """Round one, the common case inline: keyed commands grouped by their slot's shard (two list
+        lookups a command), sent to its master, or for reads under a read mode to the mode's first
+        candidate of that shard (one rotation turn per shard per batch). Everything else gets an Attempt."""
+        slots, readonly, slot_map = self.slots, self.readonly, self.slot_map
+        shards, index = slot_map.shards, slot_map.shard_index
+        mode = self.state.read_from
+        # Plain loops here: map() over a bound __getitem__/__setitem__ measured slower than the bytecode it saves.
+        groups: list[list[int]] = [[] for _ in range(len(shards) + 1)]  # the last collects uncovered slots
+        reads: list[list[int]] = [[] for _ in range(len(shards) + 1)]
+        if None not in slots and (mode is ReadFrom.PRIMARY or not any(readonly)):
+            appends = [group.append for group in groups]
+            for i, slot in enumerate(slots):
+                appends[index[slot]](i)
+        else:  # keyless commands take the general route; reads under a read mode are grouped apart
+            routed = mode is not ReadFrom.PRIMARY
+            for i, slot in enumerate(slots):
+                if slot is None:
+                    groups[-1].append(i)
+                else:
+                    (reads if routed and readonly[i] else groups)[index[slot]].append(i)
+        plan: dict[Node, list[int]] = {}
         replica_nodes: set[Node] = set()
-        waiting = []  # commands whose slot is uncovered: placed again after a refresh
+        for position, (shard, indexes, read_indexes) in enumerate(zip(shards, groups, reads)):
+            if indexes:
+                plan.setdefault(shard.master, []).extend(indexes)
+            if read_indexes:
+                self._plan_reads(position, shard, mode, read_indexes, plan, replica_nodes)
+        for i in groups[-1] + reads[-1]:
+            self.attempts[i] = Attempt(slots[i], readonly[i], readonly[i])
+        return plan, replica_nodes
+
+    def _plan_reads(
+        self, position: int, shard: Shard, mode: ReadFrom, indexes: list[int], plan: dict, replica_nodes: set
+    ) -> None:
+        order = _read_order(self.state, mode, shard)
+        if not order:  # e.g. REPLICA on a shard without replicas: each command decides alone
+            for i in indexes:
+                self.attempts[i] = Attempt(self.slots[i], True, True)
+            return
+        node = order[0]
+        plan.setdefault(node, []).extend(indexes)
+        if node != shard.master:
+            replica_nodes.add(node)
+        self.resume_at[position] = (shard, order[1:])
+
+    def place(self, pending: list[int], plan: dict, asking: set, replica_nodes: set) -> list[int]:
+        """Add each pending command to ``plan`` where its Attempt says; returns those whose slot is
+        uncovered (placed again after a refresh). A command that cannot be placed gets its error."""
+        waiting = []
         for i in pending:
-            attempt = attempts[i]
             try:
-                target = attempt.pick(state)
+                target = self.attempts[i].pick(self.state)
             except RedisClusterError as exc:
-                results[i] = exc
+                self.results[i] = exc
                 continue
             if target is None:
                 waiting.append(i)
@@ -364,16 +489,12 @@ def route_batch(
                 asking.add(i)
             if replica_read:
                 replica_nodes.add(node)
-        if not plan:
-            if waiting:
-                yield (REFRESH, "uncovered slots in a batch")
-                pending = waiting
-                continue
-            return results
-        outcomes = yield (SEND_BATCH, plan, asking, replica_nodes)
-        pending = waiting
-        refresh = bool(waiting)
-        delay = 0.0
+        return waiting
+
+    def judge(self, policy: RetryPolicy, plan: dict, outcomes: dict, pending: list[int]) -> tuple[float, bool]:
+        """Record each node's outcomes; failed commands whose Attempt says so go on ``pending``.
+        Returns the backoff to sleep before the next round and whether to refresh first."""
+        results, delay, refresh = self.results, 0.0, False
         for node, indexes in plan.items():
             replies = outcomes[node]
             # The common case, at C speed: no reply of this node is an error or a redirect.
@@ -385,10 +506,7 @@ def route_batch(
                 if not isinstance(outcome, BaseException):
                     results[i] = outcome
                     continue
-                attempt = attempts.get(i)
-                if attempt is None:
-                    attempt = attempts[i] = Attempt(slots[i], readonly[i], readonly[i])
-                verdict, payload = attempt.handle(state, policy, node, outcome)
+                verdict, payload = self._attempt(i).handle(self.state, policy, node, outcome)
                 if verdict == DONE or verdict == FAIL:
                     results[i] = payload
                 else:
@@ -396,13 +514,19 @@ def route_batch(
                     if verdict == WAIT:
                         delay = max(delay, payload[0])
                         refresh = refresh or payload[1]
-        plan = {}
-        if not pending:
-            return results
-        if delay:
-            yield (SLEEP, delay)
-        if refresh:
-            yield (REFRESH, "batch retry")
+        return delay, refresh
+
+    def _attempt(self, i: int) -> Attempt:
+        """Command ``i``'s Attempt, made on its first failure (a read resumes after its first candidate)."""
+        attempt = self.attempts.get(i)
+        if attempt is None:
+            slot, readonly = self.slots[i], self.readonly[i]
+            attempt = self.attempts[i] = Attempt(slot, readonly, readonly)
+            if readonly and self.state.read_from is not ReadFrom.PRIMARY:
+                resumed = self.resume_at.get(self.slot_map.shard_index[slot])
+                if resumed is not None:
+                    attempt.resume(resumed[0], list(resumed[1]))
+        return attempt
 
 
 def _budget_message(slot: int | None, history: list[tuple[str, str, str]]) -> str:

@@ -102,3 +102,27 @@ def test_lost_replica_sends_reads_to_master_and_dead_master_reads_go_to_replica(
             assert pp.get(key) == b"v"
         assert time.monotonic() - started < 5.0
         assert cluster.role_of(replica) == "replica", "the failover must not have happened yet"
+
+
+@pytest.mark.parametrize("mode", ["replica_preferred", "replica"])
+def test_pipeline_and_mget_reads_under_a_replica_mode_land_on_replicas(redis_cluster, mode):
+    keys = [f"rp-batch:{i}:{uuid.uuid4().hex}" for i in range(60)]
+    with ClusterClient(redis_cluster.startup_nodes) as writer:
+        writer.mset({k: k for k in keys})
+        for master in redis_cluster.masters():  # replicas have every write before the reads start
+            redis_cluster.command(master, "WAIT", 1, 2000)
+    nodes = redis_cluster.masters() + redis_cluster.replicas()
+    for node in nodes:
+        redis_cluster.command(node, "CONFIG", "RESETSTAT")
+    with ClusterClient(redis_cluster.startup_nodes, read_from=mode) as c:
+        with c.pipeline() as pipe:
+            for key in keys:
+                pipe.get(key)
+            assert pipe.execute() == [k.encode() for k in keys]
+        assert c.mget(keys) == [k.encode() for k in keys]
+    masters = {n.port for n in redis_cluster.masters()}
+    stats = {n.port: commandstats(redis_cluster, n) for n in nodes}
+    assert sum(stats[p].get("get", 0) + stats[p].get("mget", 0) for p in masters) == 0, stats
+    on_replicas = sum(s.get("get", 0) + s.get("mget", 0) for p, s in stats.items() if p not in masters)
+    # the pipeline's GETs, then mget's: a GET per key alone in its slot, one MGET per slot shared by keys
+    assert on_replicas == len(keys) + len({key_slot(k) for k in keys}), stats
