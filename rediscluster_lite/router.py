@@ -74,6 +74,7 @@ __all__ = [
     "RetryPolicy",
     "route",
     "direct_target",
+    "direct_read",
     "parse_redirect",
     "any_error",
 ]
@@ -191,6 +192,23 @@ def direct_target(state: RoutingState, slot: int | None, readonly: bool) -> Node
         return None
     shard = state.slot_map.slots[slot]
     return None if shard is None else shard.master
+
+
+def direct_read(state: RoutingState, slot: int) -> tuple[Node, bool, tuple[Shard, list[Node]]] | None:
+    """Rule 1 for a keyed read under a read mode other than PRIMARY, without a generator:
+    ``(node, replica_read, resume)`` where ``node`` is the mode's first candidate for the slot's shard.
+
+    If that attempt fails, the shell hands :func:`route` its outcome as ``first`` and ``resume``, so the
+    router goes on with the shard's next candidates. ``None``: let :func:`route` decide.
+    """
+    shard = state.slot_map.slots[slot]
+    if shard is None:
+        return None
+    order = _read_order(state, state.read_from, shard)
+    if not order:
+        return None
+    node = order[0]
+    return node, node != shard.master, (shard, order[1:])
 
 
 # Verdicts of Attempt.handle(): what one outcome means for one command.
@@ -333,23 +351,33 @@ def route(
     readonly: bool,
     repeatable: bool,
     first: tuple[Node, Any] | None = None,
+    resume: tuple[Shard, list[Node]] | None = None,
 ) -> Route:
     """Drive one command to its reply; see the module docstring for the rules.
 
     ``first`` is ``(node, outcome)`` of an attempt the shell already made (see :func:`direct_target`);
-    it stands for the first ``SEND`` when the router would have chosen the same node.
+    it stands for the first ``SEND`` when the router would have chosen the same node. With ``resume``
+    (from :func:`direct_read`), ``first`` was a read sent to its shard's first candidate, and the
+    command goes on with the candidates in ``resume``.
     """
     attempt = Attempt(slot, readonly, repeatable)
+    if resume is not None and first is not None:
+        attempt.resume(*resume)
+    else:
+        resume = None
     while True:
-        target = attempt.pick(state)
-        if target is None:
-            yield Refresh(REFRESH, f"slot {slot} uncovered")
-            continue
-        node, asking, replica_read = target
-        if first is not None and first[0] == node:
-            outcome = first[1]
+        if resume is not None:
+            (node, outcome), resume = first, None  # type: ignore[misc]
         else:
-            outcome = yield Send(SEND, node, asking, replica_read)
+            target = attempt.pick(state)
+            if target is None:
+                yield Refresh(REFRESH, f"slot {slot} uncovered")
+                continue
+            node, asking, replica_read = target
+            if first is not None and first[0] == node:
+                outcome = first[1]
+            else:
+                outcome = yield Send(SEND, node, asking, replica_read)
         first = None
         verdict, payload = attempt.handle(state, policy, node, outcome)
         if verdict == DONE:

@@ -610,3 +610,68 @@ def test_backoff_grows_and_is_capped():
     values = [policy.backoff(i) for i in range(1, 8)]
     assert values[:3] == [0.05, 0.1, 0.2]
     assert max(values) == 0.3 and values == sorted(values)
+
+
+# --- direct_read: a read under a read mode, sent without a generator, resumed by route() on failure ---
+
+
+def run_direct_read(state: FakeState, replies: list, slot: int = 100):
+    """What the shell does: send to direct_read's node; only a failure builds the route generator."""
+    from rediscluster_lite.router import direct_read
+
+    node, replica_read, resume = direct_read(state, slot)
+    d = Driver(state, replies)
+    first = d.outcome((SEND, node, False, replica_read))
+    sends = [(node, False, replica_read)]
+    if not isinstance(first, BaseException):
+        return first, sends, d
+    gen = route(state, d.policy, slot, True, True, (node, first), resume)
+    try:
+        effect = next(gen)
+        while True:
+            d.effects.append(effect)
+            effect = gen.send(d.outcome(effect))
+    except StopIteration as done:
+        return done.value, sends + d.sends, d
+
+
+@pytest.mark.parametrize("mode", [m for m in ReadFrom if m is not ReadFrom.PRIMARY])
+@pytest.mark.parametrize("turn", [0, 1])
+def test_direct_read_picks_what_route_would_pick_first(mode, turn):
+    from rediscluster_lite.router import direct_read
+
+    node, replica_read, (shard, rest) = direct_read(FakeState(read_from=mode, turn=turn), 100)
+    assert (node, replica_read) == ORDERS[mode][turn][0]
+    order = [n for n, _ in candidate_order(FakeState(read_from=mode, turn=turn))]
+    assert shard is SHARD1 and [node, *rest] == order
+
+
+def test_direct_read_leaves_uncovered_slots_and_empty_modes_to_route():
+    from rediscluster_lite.router import direct_read
+
+    assert direct_read(FakeState(slot_map=SlotMap.from_ranges([(0, 99, SHARD1)]), read_from=ReadFrom.ANY), 100) is None
+    assert direct_read(FakeState(read_from=ReadFrom.REPLICA), 9000) is None  # SHARD2 has no replicas
+
+
+def test_a_failed_direct_read_resumes_at_the_next_candidate_without_a_refresh():
+    state = FakeState(read_from=ReadFrom.REPLICA_PREFERRED)
+    reply, sends, d = run_direct_read(state, [ReadError("reset", R1A.name), b"$1\r\nv\r\n"])
+    assert reply == b"v"
+    assert sends == [(R1A, False, True), (R1B, False, True)]
+    assert REFRESH not in d.kinds and SLEEP not in d.kinds
+    assert state.marked == [R1A]
+
+
+def test_a_direct_read_on_every_down_candidate_ends_at_the_master_then_raises():
+    state = FakeState(read_from=ReadFrom.REPLICA_PREFERRED)
+    with pytest.raises(ReadTimeout):
+        run_direct_read(state, [ReadTimeout("slow", "x")])
+    assert state.marked == [R1A, R1B, M1]  # each candidate once: one timeout each
+
+
+def test_a_moved_direct_read_follows_the_patched_map():
+    state = FakeState(read_from=ReadFrom.REPLICA_PREFERRED)
+    reply, sends, _ = run_direct_read(state, [err(f"MOVED 100 {M2.name}"), b"$1\r\nv\r\n"])
+    assert reply == b"v"
+    assert sends == [(R1A, False, True), (M2, False, False)]  # the new shard has no replica: its master
+    assert state.moved == [(100, M2)]
