@@ -10,6 +10,10 @@ launcher's facade; the work is done, one job per module, by
 * :mod:`~rediscluster_lite.local_form`: dirs, configs, booting, then slots, meetings and replicas;
 * :mod:`~rediscluster_lite.local_chaos`: kill, stop, pause, resume, restart of single nodes.
 
+:class:`LocalCluster` stacks the classes of the last four: ``NodeLink`` (talk, view) <- ``Waits`` <-
+``Formation`` <- ``Chaos`` <- ``LocalCluster`` (arguments, ``start``, ``close``); each layer calls only the
+layers below it.
+
 Rules the launcher keeps:
 
 * It talks to nodes with the tooling's own RESP probe (:mod:`~rediscluster_lite.probe`), never with the
@@ -34,6 +38,7 @@ from pathlib import Path
 
 from .local_chaos import Chaos
 from .local_errors import CommandError, LauncherError, NodeTimeout, NodeUnreachable, RedisServerNotFound
+from .local_nodes import NodeRef as NodeRef  # noqa: F401  (kept importable from here, as before the split)
 from .local_procs import (
     BUS_OFFSET,
     ENV_REDIS_SERVER,
