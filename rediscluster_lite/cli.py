@@ -9,8 +9,10 @@ to look at any cluster.
     rediscluster-lite demo [--base-port 6300]
 
 Rules: exit 0 on success, 1 on a failure (one line on stderr saying why), 2 on a usage error; output goes
-through :class:`Printer`, which uses rich on a terminal and plain aligned text otherwise (pipes, files,
-tests), so scripts never have to strip colour codes.
+through :class:`~rediscluster_lite.cli_output.Printer`, which uses rich on a terminal and plain aligned text
+otherwise (pipes, files, tests), so scripts never have to strip colour codes. The nodes are asked through
+:mod:`~rediscluster_lite.monitor` (inspection) and :mod:`~rediscluster_lite.local` (the launcher), never
+through the client, except by ``slot``, which shows the client's own slot map.
 """
 
 from __future__ import annotations
