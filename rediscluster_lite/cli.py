@@ -9,8 +9,10 @@ to look at any cluster.
     rediscluster-lite demo [--base-port 6300]
 
 Rules: exit 0 on success, 1 on a failure (one line on stderr saying why), 2 on a usage error; output goes
-through :class:`Printer`, which uses rich on a terminal and plain aligned text otherwise (pipes, files,
-tests), so scripts never have to strip colour codes.
+through :class:`~rediscluster_lite.cli_output.Printer`, which uses rich on a terminal and plain aligned text
+otherwise (pipes, files, tests), so scripts never have to strip colour codes. The nodes are asked through
+:mod:`~rediscluster_lite.monitor` (inspection) and :mod:`~rediscluster_lite.local` (the launcher), never
+through the client, except by ``slot``, which shows the client's own slot map.
 """
 
 from __future__ import annotations
@@ -22,19 +24,23 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from . import __version__
+from .cli_output import PROG, Printer, fail, seconds
 from .errors import RedisClusterError
 from .keyslot import hashed_part, key_slot
 from .local import LauncherError, LocalCluster
+from .local_procs import pid_running
 from .monitor import (
+    ClusterView,
     Connections,
     InspectError,
     NodeConn,
+    NodeEntry,
     fetch_view,
     ordered_nodes,
     parse_info,
@@ -46,7 +52,6 @@ from .slotmap import SLOTS, parse_address
 
 __all__ = ["main", "Printer", "CliError", "DEFAULT_DATA_DIR", "ENV_DATA_DIR", "load_recorded", "pid_running"]
 
-PROG = "rediscluster-lite"
 DEFAULT_DATA_DIR = ".local-cluster"
 ENV_DATA_DIR = "REDISCLUSTER_LITE_DATA_DIR"
 
@@ -57,126 +62,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
-
-
-# --------------------------------------------------------------------------------------------- output
-
-
-class Printer:
-    """Lines and tables: rich on a terminal, plain aligned text everywhere else (or when rich is missing)."""
-
-    def __init__(self, out: TextIO | None = None, *, plain: bool = False) -> None:
-        self.out = out if out is not None else sys.stdout
-        self.console: Any = None
-        if not plain and _isatty(self.out):
-            try:
-                from rich.console import Console
-            except ImportError:  # rich is an extra (`pip install rediscluster_lite[cli]`)
-                pass
-            else:
-                self.console = Console(file=self.out, highlight=False)
-
-    @property
-    def rich(self) -> bool:
-        return self.console is not None
-
-    def line(self, text: str = "", style: str | None = None, indent: int = 0) -> None:
-        self.segments((text, style), indent=indent)
-
-    def segments(self, *parts: str | tuple[str, str | None], indent: int = 0) -> None:
-        """One line built from plain strings and ``(text, rich style)`` pairs."""
-        pairs = [(p, None) if isinstance(p, str) else p for p in parts]
-        if self.console is None:
-            self.out.write(" " * indent + "".join(t for t, _ in pairs) + "\n")
-            return
-        from rich.text import Text
-
-        text = Text(" " * indent)
-        for t, style in pairs:
-            text.append(t, style=style or "")
-        self.console.print(text, soft_wrap=True)
-
-    def table(
-        self,
-        columns: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        indent: int = 0,
-        styles: Sequence[str | None] | None = None,
-    ) -> None:
-        if self.console is None:
-            self.out.write(plain_table(columns, rows, indent))
-            return
-        from rich.padding import Padding
-
-        self.console.print(Padding(self.rich_table(columns, rows, styles), (0, 0, 0, indent), expand=False))
-
-    def rich_table(self, columns: Sequence[str], rows: Sequence[Sequence[str]], styles: Any = None) -> Any:
-        from rich import box
-        from rich.table import Table
-
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold cyan")
-        for c in columns:
-            numeric = c in _NUMERIC
-            table.add_column(c, justify="right" if numeric else "left", no_wrap=True)
-        for i, row in enumerate(rows):
-            table.add_row(*row, style=(styles[i] if styles else None) or "")
-        return table
-
-    @contextlib.contextmanager
-    def status(self, text: str) -> Iterator[None]:
-        """A spinner while something slow runs (terminal only; plain output stays quiet)."""
-        if self.console is None:
-            yield
-            return
-        with self.console.status(text, spinner="dots"):
-            yield
-
-    def json(self, obj: Any) -> None:
-        self.out.write(json.dumps(obj, indent=2) + "\n")
-
-    def flush(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.out.flush()
-
-
-_NUMERIC = frozenset({"KEYS", "SLOTS", "SLOT", "OPS/S", "CLIENTS", "PID", "EPOCH", "TOOK", "SET TOOK"})
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], indent: int = 0) -> str:
-    """Columns padded to their widest cell, two spaces apart; the last column is not padded."""
-    widths = [len(c) for c in columns]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = []
-    for row in [columns, *rows]:
-        cells = [
-            cell.rjust(widths[i]) if columns[i] in _NUMERIC else cell.ljust(widths[i]) for i, cell in enumerate(row)
-        ]
-        lines.append((" " * indent + "  ".join(cells)).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def seconds(s: float) -> str:
-    """A duration the way people read it: ``8 ms``, ``2.41 s``."""
-    if s < 0.01:
-        return f"{s * 1000:.1f} ms"
-    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
-
-
-def _fail(message: str) -> None:
-    # Exactly one line: launcher errors may carry a node's log tail after a newline (it stays in the
-    # data dir's logs, which the first line names).
-    first = message.strip().splitlines()[0] if message.strip() else "failed"
-    sys.stderr.write(f"{PROG}: error: {first}\n")
-    sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------------------------- recorded cluster
@@ -214,25 +99,6 @@ def load_recorded(data_dir: Path) -> Recorded:
         return Recorded(data_dir, state["host"], list(state["nodes"]), bool(state.get("tls")))
     except (KeyError, TypeError) as e:
         raise CliError(f"{path} is not a cluster record (missing {e})") from None
-
-
-def pid_running(pid: int | None) -> bool:
-    """Is ``pid`` a live process? A zombie (dead, waiting for its parent to reap it) counts as gone."""
-    if not pid:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc (macOS): ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _reap(pid: int) -> None:
@@ -377,42 +243,7 @@ def cmd_cluster_status(args: argparse.Namespace, p: Printer) -> int:
     data_dir = data_dir_of(args)
     rec = load_recorded(data_dir)
     alive = {int(n["port"]): pid_running(n.get("pid")) for n in rec.nodes}
-    view = None
-    problem = None
-    conns = Connections(timeout=1.0)
-    try:
-        if any(alive.values()) and not rec.tls:
-            try:
-                view = fetch_view([f"{rec.host}:{port}" for port, up in alive.items() if up], conns)
-            except InspectError as e:
-                problem = str(e)
-        entries = {e.port: e for e in view.entries} if view else {}
-        order = {e.port: i for i, e in enumerate(ordered_nodes(view.entries))} if view else {}
-        nodes = []
-        for node in sorted(rec.nodes, key=lambda n: order.get(int(n["port"]), len(order))):
-            port = int(node["port"])
-            e = entries.get(port)
-            master = view.by_id(e.master_id) if view and e else None
-            keys = None
-            if alive[port] and e is not None:
-                with contextlib.suppress(InspectError):
-                    keys = int(conns.get(rec.host, port).call("DBSIZE"))
-            nodes.append(
-                {
-                    "address": f"{rec.host}:{port}",
-                    "port": port,
-                    "pid": node.get("pid"),
-                    "running": alive[port],
-                    "role": e.role if e else None,
-                    "master": master.addr if master else None,
-                    "slot_ranges": [list(r) for r in e.slots] if e else [],
-                    "slots": slot_count(e.slots) if e else 0,
-                    "keys": keys,
-                    "health": e.health if e else None,
-                }
-            )
-    finally:
-        conns.close()
+    view, problem, nodes = _recorded_nodes_status(rec, alive)
     running = sum(alive.values())
     state = view.state if view else "unknown"
     if running < len(rec.nodes):
@@ -430,36 +261,92 @@ def cmd_cluster_status(args: argparse.Namespace, p: Printer) -> int:
             }
         )
     else:
-        rows = []
-        for n in nodes:
-            where = (
-                ranges_text([tuple(r) for r in n["slot_ranges"]])
-                if n["role"] == "master"
-                else f"of {n['master']}"
-                if n["master"]
-                else None
-            )
-            rows.append(
-                [
-                    n["address"],
-                    str(n["pid"] or "-"),
-                    "running" if n["running"] else "stopped",
-                    n["role"] or "-",
-                    where or "-",
-                    "-" if n["keys"] is None else str(n["keys"]),
-                    n["health"] or "-",
-                ]
-            )
-        styles = [None if n["running"] and n["health"] == "ok" else "red" for n in nodes]
         p.segments(
             ("cluster_state:", None),
             (state, "bold green" if state == "ok" else "bold red"),
             f"  {running}/{len(rec.nodes)} nodes running  data in {data_dir}",
         )
-        p.table(["NODE", "PID", "PROCESS", "ROLE", "SLOTS / MASTER", "KEYS", "HEALTH"], rows, styles=styles)
+        _print_status_table(p, nodes)
     if problem:
         raise CliError(problem)
     return 0
+
+
+def _recorded_nodes_status(
+    rec: Recorded, alive: dict[int, bool]
+) -> tuple[ClusterView | None, str | None, list[dict[str, Any]]]:
+    """Ask the running recorded nodes: the cluster's view (or why there is none), and one dict per node."""
+    view = None
+    problem = None
+    conns = Connections(timeout=1.0)
+    try:
+        if any(alive.values()) and not rec.tls:
+            try:
+                view = fetch_view([f"{rec.host}:{port}" for port, up in alive.items() if up], conns)
+            except InspectError as e:
+                problem = str(e)
+        entries = {e.port: e for e in view.entries} if view else {}
+        order = {e.port: i for i, e in enumerate(ordered_nodes(view.entries))} if view else {}
+        records = sorted(rec.nodes, key=lambda n: order.get(int(n["port"]), len(order)))
+        nodes = [_node_status(rec, node, alive[int(node["port"])], view, entries, conns) for node in records]
+    finally:
+        conns.close()
+    return view, problem, nodes
+
+
+def _node_status(
+    rec: Recorded,
+    node: dict[str, Any],
+    running: bool,
+    view: ClusterView | None,
+    entries: dict[int, NodeEntry],
+    conns: Connections,
+) -> dict[str, Any]:
+    """One recorded node as ``cluster status`` reports it (its process, and what the cluster says of it)."""
+    port = int(node["port"])
+    e = entries.get(port)
+    master = view.by_id(e.master_id) if view and e else None
+    keys = None
+    if running and e is not None:
+        with contextlib.suppress(InspectError):
+            keys = int(conns.get(rec.host, port).call("DBSIZE"))
+    return {
+        "address": f"{rec.host}:{port}",
+        "port": port,
+        "pid": node.get("pid"),
+        "running": running,
+        "role": e.role if e else None,
+        "master": master.addr if master else None,
+        "slot_ranges": [list(r) for r in e.slots] if e else [],
+        "slots": slot_count(e.slots) if e else 0,
+        "keys": keys,
+        "health": e.health if e else None,
+    }
+
+
+def _print_status_table(p: Printer, nodes: list[dict[str, Any]]) -> None:
+    rows = []
+    for n in nodes:
+        where = (
+            ranges_text([tuple(r) for r in n["slot_ranges"]])
+            if n["role"] == "master"
+            else f"of {n['master']}"
+            if n["master"]
+            else None
+        )
+        rows.append(
+            [
+                n["address"],
+                str(n["pid"] or "-"),
+                "running" if n["running"] else "stopped",
+                n["role"] or "-",
+                where or "-",
+                "-" if n["keys"] is None else str(n["keys"]),
+                n["health"] or "-",
+            ]
+        )
+    styles = [None if n["running"] and n["health"] == "ok" else "red" for n in nodes]
+    p.table(["NODE", "PID", "PROCESS", "ROLE", "SLOTS / MASTER", "KEYS", "HEALTH"], rows, styles=styles)
 
 
 def _seeds(args: argparse.Namespace, given: str | None) -> list[str]:
@@ -482,27 +369,7 @@ def cmd_info(args: argparse.Namespace, p: Printer) -> int:
     conns = Connections()
     try:
         view = fetch_view(_seeds(args, args.address), conns)
-        masters = []
-        for m in view.masters():
-            if m.health == "fail" and not m.slots:
-                continue  # a dead master whose slots went to its replica: history, not a shard
-            keys, error = None, None
-            try:
-                keys = int(conns.get(m.host, m.port).call("DBSIZE"))
-            except InspectError as e:
-                error = str(e)
-            masters.append(
-                {
-                    "address": m.addr,
-                    "id": m.node_id,
-                    "keys": keys,
-                    "slots": slot_count(m.slots),
-                    "slot_ranges": [list(r) for r in m.slots],
-                    "replicas": [r.addr for r in view.replicas_of(m)],
-                    "health": m.health,
-                    "error": error,
-                }
-            )
+        masters = [_master_summary(view, m, conns) for m in view.masters() if not (m.health == "fail" and not m.slots)]
     finally:
         conns.close()
     total = sum(m["keys"] or 0 for m in masters)
@@ -519,6 +386,32 @@ def cmd_info(args: argparse.Namespace, p: Printer) -> int:
             }
         )
         return 0
+    _print_info(p, view, masters, total, covered)
+    return 0
+
+
+def _master_summary(view: ClusterView, m: NodeEntry, conns: Connections) -> dict[str, Any]:
+    """One shard for ``info``: its master's keys (or why they are unknown), slots and replicas.
+
+    (A dead master whose slots went to its replica is history, not a shard: the caller leaves it out.)"""
+    keys, error = None, None
+    try:
+        keys = int(conns.get(m.host, m.port).call("DBSIZE"))
+    except InspectError as e:
+        error = str(e)
+    return {
+        "address": m.addr,
+        "id": m.node_id,
+        "keys": keys,
+        "slots": slot_count(m.slots),
+        "slot_ranges": [list(r) for r in m.slots],
+        "replicas": [r.addr for r in view.replicas_of(m)],
+        "health": m.health,
+        "error": error,
+    }
+
+
+def _print_info(p: Printer, view: ClusterView, masters: list[dict[str, Any]], total: int, covered: int) -> None:
     rows = [
         [
             m["address"],
@@ -540,7 +433,6 @@ def cmd_info(args: argparse.Namespace, p: Printer) -> int:
     for m in masters:
         if m["error"]:
             p.line(f"warning: {m['error']}", style="yellow")
-    return 0
 
 
 def _print_nodes(p: Printer, view: Any, with_ids: bool = True) -> None:
@@ -634,7 +526,7 @@ def cmd_monitor(args: argparse.Namespace, p: Printer) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, like every other failure (argparse would print the whole usage block first).
-        _fail(f"{message} (see `{self.prog} --help`)")
+        fail(f"{message} (see `{self.prog} --help`)")
         raise SystemExit(2)
 
 
@@ -663,14 +555,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="A local Redis Cluster in one command, and tools to look at any cluster.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_cluster_commands(sub)  # the order here is the order of `--help`
+    _add_inspect_commands(sub)
+    _add_demo_and_monitor(sub)
+    return parser
 
-    def data_dir_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--data-dir",
-            metavar="DIR",
-            help=f"where `cluster up` records the cluster (default: ${ENV_DATA_DIR} or ./{DEFAULT_DATA_DIR})",
-        )
 
+def _data_dir_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"where `cluster up` records the cluster (default: ${ENV_DATA_DIR} or ./{DEFAULT_DATA_DIR})",
+    )
+
+
+def _add_cluster_commands(sub: Any) -> None:
+    """``cluster up|down|status``: a local cluster that keeps running."""
     cluster = sub.add_parser("cluster", help="start, inspect or stop a local cluster that keeps running")
     csub = cluster.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     cluster.set_defaults(func=lambda a, p: _usage(cluster))
@@ -681,35 +581,41 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--free-ports", action="store_true", help="pick free ports instead of --base-port")
     up.add_argument("--appendonly", action="store_true", help="turn on the AOF (data survives restarts)")
     up.add_argument("--node-timeout", type=_positive_int, default=2000, metavar="MS", help="cluster-node-timeout")
-    data_dir_arg(up)
+    _data_dir_arg(up)
     up.set_defaults(func=cmd_cluster_up)
     down = csub.add_parser("down", help="stop the recorded cluster's nodes and remove its data dir")
-    data_dir_arg(down)
+    _data_dir_arg(down)
     down.set_defaults(func=cmd_cluster_down)
     status = csub.add_parser("status", help="processes, roles and slots of the recorded cluster")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    data_dir_arg(status)
+    _data_dir_arg(status)
     status.set_defaults(func=cmd_cluster_status)
 
+
+def _add_inspect_commands(sub: Any) -> None:
+    """``info``, ``nodes`` and ``slot``: one look at any cluster."""
     info = sub.add_parser("info", help="per master: keys, slots, replicas (like redis-cli --cluster info)")
     info.add_argument("address", nargs="?", metavar="HOST:PORT", help="any node (default: the recorded cluster)")
     info.add_argument("--json", action="store_true", help="machine-readable output")
-    data_dir_arg(info)
+    _data_dir_arg(info)
     info.set_defaults(func=cmd_info)
 
     nodes = sub.add_parser("nodes", help="every node: role, slot ranges, link state")
     nodes.add_argument("address", nargs="?", metavar="HOST:PORT", help="any node (default: the recorded cluster)")
     nodes.add_argument("--json", action="store_true", help="machine-readable output")
-    data_dir_arg(nodes)
+    _data_dir_arg(nodes)
     nodes.set_defaults(func=cmd_nodes)
 
     slot = sub.add_parser("slot", help="a key's hash slot, and the master and replicas serving it")
     slot.add_argument("key", metavar="KEY")
     slot.add_argument("--startup", metavar="HOST:PORT", help="a node of the cluster (default: the recorded cluster)")
     slot.add_argument("--json", action="store_true", help="machine-readable output")
-    data_dir_arg(slot)
+    _data_dir_arg(slot)
     slot.set_defaults(func=cmd_slot)
 
+
+def _add_demo_and_monitor(sub: Any) -> None:
+    """``demo`` (a throwaway cluster, narrated) and ``monitor`` (a live view of any cluster)."""
     demo = sub.add_parser("demo", help="the narrated failover walk-through on a throwaway 6-node cluster")
     demo.add_argument(
         "--base-port", type=int, default=None, help="masters at PORT.., replicas at PORT+100.. (default: free ports)"
@@ -720,9 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("address", nargs="?", metavar="HOST:PORT", help="any node (default: the recorded cluster)")
     mon.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS", help="refresh period (1)")
     mon.add_argument("--count", type=_positive_int, default=None, metavar="N", help="print N snapshots and exit")
-    data_dir_arg(mon)
+    _data_dir_arg(mon)
     mon.set_defaults(func=cmd_monitor)
-    return parser
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -744,16 +649,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args, printer)
     except CliError as e:
-        _fail(str(e))
+        fail(str(e))
         return e.code
     except (LauncherError, InspectError, RedisClusterError) as e:
-        _fail(str(e))
+        fail(str(e))
         return 1
     except OSError as e:
-        _fail(f"{type(e).__name__}: {e}")
+        fail(f"{type(e).__name__}: {e}")
         return 1
     except KeyboardInterrupt:
-        _fail("interrupted")
+        fail("interrupted")
         return 130
     finally:
         printer.flush()

@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .cli import Printer, _fail, pid_running, seconds
+from .cli_output import Printer, fail, seconds
 from .errors import ClusterDownError, RedisClusterError
 from .errors import ConnectionError as ClientConnectionError
 from .local import LauncherError, LocalCluster, Node
+from .local_procs import pid_running
 from .monitor import fetch_view, ranges_text
 
 __all__ = ["run_demo", "DemoFailed", "STEPS", "KEYS"]
@@ -50,11 +51,11 @@ def run_demo(base_port: int | None = None, out: TextIO | None = None, node_timeo
     except (DemoFailed, LauncherError, RedisClusterError, OSError, ValueError) as e:
         where = f" at step {demo.step_no} ({STEPS[demo.step_no - 1]})" if demo.step_no else ""
         demo.p.flush()
-        _fail(f"demo failed{where}: {e}")
+        fail(f"demo failed{where}: {e}")
         return 1
     except KeyboardInterrupt:
         demo.p.flush()
-        _fail("demo interrupted; every node it started has been stopped")
+        fail("demo interrupted; every node it started has been stopped")
         return 130
     return 0
 

@@ -1,17 +1,20 @@
-"""Looking at a running cluster from outside: per-node connections, ``CLUSTER NODES`` parsing, and the
+"""Looking at a running cluster from outside: per-node connections, cluster views, and the
 ``rediscluster-lite monitor`` live view.
 
 The CLI's ``info``, ``nodes``, ``status`` and ``monitor`` commands (and the demo's "which node served this
 read?" measurement) talk to each node directly with :class:`NodeConn`, never through
 :class:`~rediscluster_lite.ClusterClient`: an inspection tool must show what the nodes say, not what the
 client believes, or a client bug could hide behind its own report.
+
+Rules this module keeps: every failure to reach or ask a node is an :class:`InspectError` of one line;
+``CLUSTER NODES`` is parsed by the tooling's one parser (:mod:`rediscluster_lite.probe`); output goes through
+:class:`~rediscluster_lite.cli_output.Printer`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +22,9 @@ from typing import Any, TextIO
 
 import hiredis
 
+from .cli_output import Printer
 from .fanout import info_fields
+from .probe import NodeEntry, RespProbe, parse_cluster_nodes, slot_count
 from .slotmap import SLOTS, format_address, parse_address
 
 __all__ = [
@@ -45,14 +50,6 @@ class InspectError(RuntimeError):
 # --------------------------------------------------------------------------------------------- I/O
 
 
-def _pack(args: Sequence[str | int | bytes]) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
-
-
 class NodeConn:
     """One blocking connection to one node, opened on first use and reopened after a failure.
 
@@ -64,32 +61,25 @@ class NodeConn:
         self.host, self.port, self.timeout = host, port, timeout
         self.addr = format_address(host, port)
         self.sent = 0
-        self._sock: socket.socket | None = None
+        self._probe: RespProbe | None = None
 
     def call(self, *args: str | int | bytes) -> Any:
         """Send one command; return the decoded reply. Raises :class:`InspectError` on any failure."""
         name = " ".join(str(a) for a in args[:2]).upper()
         try:
-            if self._sock is None:
-                self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            self._sock.settimeout(self.timeout)
+            if self._probe is None:
+                self._probe = RespProbe(self.host, self.port, self.timeout)
             self.sent += 1
-            self._sock.sendall(_pack(args))
-            reader = hiredis.Reader(encoding="utf-8", errors="replace")
-            while True:
-                data = self._sock.recv(65536)
-                if not data:
-                    raise OSError("connection closed by the node")
-                reader.feed(data)
-                reply = reader.gets()
-                if reply is not False:
-                    break
+            reply = self._probe.call(args, self.timeout, errors="replace")
         except TimeoutError:
             self.close()
             raise InspectError(f"{self.addr} did not answer {name} within {self.timeout:g} s") from None
         except OSError as e:
             self.close()
             raise InspectError(f"cannot reach {self.addr}: {e.strerror or e}") from None
+        except hiredis.ProtocolError as e:
+            self.close()
+            raise InspectError(f"{self.addr}: {name}: not a RESP reply ({e})") from None
         if isinstance(reply, hiredis.ReplyError):
             message = str(reply)
             if "cluster support disabled" in message:
@@ -98,10 +88,9 @@ class NodeConn:
         return reply
 
     def close(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.close()
-            self._sock = None
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
 
 
 class Connections:
@@ -140,85 +129,6 @@ def info_keys(info: dict[str, str]) -> int:
                 if name == "keys" and n.isdigit():
                     total += int(n)
     return total
-
-
-@dataclass(frozen=True)
-class NodeEntry:
-    """One line of ``CLUSTER NODES``, as seen by the node that was asked."""
-
-    node_id: str
-    host: str
-    port: int
-    flags: frozenset[str]
-    master_id: str | None
-    config_epoch: int
-    link: str
-    slots: tuple[tuple[int, int], ...]
-
-    @property
-    def addr(self) -> str:
-        return format_address(self.host, self.port)
-
-    @property
-    def role(self) -> str:
-        return "master" if "master" in self.flags else "replica" if "slave" in self.flags else "unknown"
-
-    @property
-    def health(self) -> str:
-        """``ok``, or the worst failure flag (``fail``: agreed dead; ``fail?``: this node suspects it)."""
-        for flag in ("fail", "fail?", "handshake", "noaddr"):
-            if flag in self.flags:
-                return flag
-        return "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.addr,
-            "id": self.node_id,
-            "role": self.role,
-            "master_id": self.master_id,
-            "flags": sorted(self.flags),
-            "health": self.health,
-            "link": self.link,
-            "config_epoch": self.config_epoch,
-            "slots": slot_count(self.slots),
-            "slot_ranges": [list(r) for r in self.slots],
-        }
-
-
-def parse_cluster_nodes(text: str, default_host: str = "127.0.0.1") -> list[NodeEntry]:
-    """``CLUSTER NODES`` text -> entries. Slots being migrated (``[slot->-id]``) are not ownership."""
-    entries = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 8:
-            continue
-        address = parts[1].split(",", 1)[0].split("@", 1)[0]
-        host, _, port = address.rpartition(":")
-        slots = []
-        for tok in parts[8:]:
-            if tok.startswith("["):
-                continue
-            lo, _, hi = tok.partition("-")
-            slots.append((int(lo), int(hi or lo)))
-        entries.append(
-            NodeEntry(
-                node_id=parts[0],
-                # A node that has met no one yet may print ":port": it means the address we reached it on.
-                host=host.strip("[]") or default_host,
-                port=int(port or 0),
-                flags=frozenset(parts[2].split(",")),
-                master_id=None if parts[3] == "-" else parts[3],
-                config_epoch=int(parts[6]) if parts[6].isdigit() else 0,
-                link=parts[7],
-                slots=tuple(sorted(slots)),
-            )
-        )
-    return entries
-
-
-def slot_count(ranges: Iterable[tuple[int, int]]) -> int:
-    return sum(hi - lo + 1 for lo, hi in ranges)
 
 
 def ranges_text(ranges: Sequence[tuple[int, int]]) -> str:
@@ -442,8 +352,6 @@ def run_monitor(
     Raises :class:`InspectError` when no seed answers at the first poll; later polls that fail are shown
     as such and the monitor keeps trying (a cluster in the middle of a failover is what people watch).
     """
-    from .cli import Printer  # the CLI owns the rich-or-plain output; imported here to avoid a cycle
-
     printer = Printer(out)
     mon = Monitor(seeds)
     try:
@@ -466,7 +374,7 @@ def run_monitor(
         mon.close()
 
 
-def _poll_or_report(mon: Monitor, printer: Any) -> Snapshot:
+def _poll_or_report(mon: Monitor, printer: Printer) -> Snapshot:
     while True:
         try:
             return mon.poll()
@@ -476,7 +384,7 @@ def _poll_or_report(mon: Monitor, printer: Any) -> Snapshot:
             time.sleep(1.0)
 
 
-def _live(printer: Any, mon: Monitor, snap: Snapshot, interval: float) -> None:
+def _live(printer: Printer, mon: Monitor, snap: Snapshot, interval: float) -> None:
     from rich.console import Group
     from rich.live import Live
     from rich.text import Text

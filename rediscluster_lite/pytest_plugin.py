@@ -8,16 +8,21 @@
 Installed with the package, this module is a ``pytest11`` entry point, so the fixtures are available
 without any conftest. When redis-server is missing, tests using them fail (they are not skipped) with the
 install instructions.
+
+Rule this module keeps: installing the package does not change anyone's pytest. Importing this module
+defines two fixtures and nothing else: the launcher is imported, and its ``atexit`` and signal handlers
+installed, only when a test first uses one of the fixtures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rediscluster_lite.local import LauncherError, LocalCluster
+if TYPE_CHECKING:
+    from rediscluster_lite.local import LocalCluster
 
 _SHARED = (
     "redis_cluster is shared by the whole test session: do not kill, stop, pause or restart its nodes; "
@@ -26,6 +31,8 @@ _SHARED = (
 
 
 def _start(**kwargs: Any) -> LocalCluster:
+    from rediscluster_lite.local import LauncherError, LocalCluster  # only once a fixture is used
+
     cluster = LocalCluster(**kwargs)
     try:
         cluster.start()

@@ -23,7 +23,7 @@ from pathlib import Path
 import hiredis
 import pytest
 
-from rediscluster_lite import local
+from rediscluster_lite import local, local_form, local_nodes, local_procs, local_tls, probe
 from rediscluster_lite.local import (
     ENV_REDIS_SERVER,
     CommandError,
@@ -68,7 +68,7 @@ def raw(host: str, port: int, *args: str, ctx: ssl.SSLContext | None = None) -> 
     """One command over a fresh socket, without the launcher: what any client would see."""
     with socket.create_connection((host, port), timeout=5) as sock:
         s = ctx.wrap_socket(sock, server_hostname=host) if ctx else sock
-        s.sendall(local._pack(args))
+        s.sendall(probe.pack(args))
         reader = hiredis.Reader()
         while (reply := reader.gets()) is False:
             data = s.recv(65536)
@@ -82,9 +82,9 @@ def raw(host: str, port: int, *args: str, ctx: ssl.SSLContext | None = None) -> 
 
 
 def test_slots_are_split_like_redis_cli():
-    assert local._split_slots(3) == [(0, 5460), (5461, 10922), (10923, 16383)]
+    assert local_form.split_slots(3) == [(0, 5460), (5461, 10922), (10923, 16383)]
     for m in (1, 2, 5, 7, 16):
-        ranges = local._split_slots(m)
+        ranges = local_form.split_slots(m)
         assert ranges[0][0] == 0 and ranges[-1][1] == 16383
         assert all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
@@ -95,7 +95,7 @@ def test_cluster_nodes_parsing():
         "e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460 7000 [93->-292f]\n"
         "292f 127.0.0.1:30002@40002 master,fail - 1426238316232 1426238315000 2 disconnected\n"
     )
-    view = local._parse_cluster_nodes(text)
+    view = local_nodes.node_view(text)
     assert view["07c3"].role == "replica" and view["07c3"].master_id == "e7d1" and view["07c3"].port == 30004
     assert view["e7d1"].role == "master" and view["e7d1"].slots == ((0, 5460), (7000, 7000))
     assert view["292f"].failed and not view["e7d1"].failed
@@ -133,7 +133,7 @@ def test_tls_files_from_either_backend_verify(tmp_path):
         pass
     for use_openssl in backends:
         d = tmp_path / ("openssl" if use_openssl else "cryptography")
-        ca, cert, key = local._make_tls_files(d, "127.0.0.1", use_openssl=use_openssl)
+        ca, cert, key = local_tls.make_tls_files(d, "127.0.0.1", use_openssl=use_openssl)
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_ctx.load_cert_chain(cert, key)
         client_ctx = ssl.create_default_context(cafile=str(ca))
@@ -327,7 +327,7 @@ def free_base_port() -> int:
     for _ in range(200):
         base = random.randint(11000, 21000)
         ports = [base, base + 1, base + 2, base + 100, base + 101, base + 102]
-        if all(local._port_free("127.0.0.1", p) and local._port_free("127.0.0.1", p + 10000) for p in ports):
+        if all(local_procs.port_free("127.0.0.1", p) and local_procs.port_free("127.0.0.1", p + 10000) for p in ports):
             return base
     pytest.skip("no free base port block")
 
@@ -367,7 +367,7 @@ def test_a_test_that_raises_still_cleans_up():
             raise RuntimeError("boom")
     assert all(not running(p) for p in pids)
     assert data_dir is not None and not data_dir.exists()
-    assert c not in local._LIVE
+    assert not local_procs.is_registered(c)
 
 
 CHILD = """
