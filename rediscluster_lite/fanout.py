@@ -2,17 +2,41 @@
 
 Pure code. ``target_nodes`` is ``"primaries"`` (default for most), ``"replicas"``, ``"all"``, ``"random"``
 (one master), a :class:`Node`, a ``"host:port"`` string, a ``(host, port)`` tuple, or a list of those.
+
+:func:`fanout_plan` sends one command to each of them and fails over by these rules:
+
+* every node's command is written before any reply is read (one ``SEND_BATCH``);
+* an error reply raises at once, naming the node;
+* a node that could not even be connected to (nothing was sent: a master that just failed over), for a
+  mode (``"primaries"``...), costs a backoff, a refresh, and a send to the nodes the new map names that
+  have not answered yet; the router's :class:`~rediscluster_lite.router.Attempt` judges it, on the one
+  ``max_retries`` budget;
+* any other failure (the command may have run there), or a node named explicitly, marks the node down,
+  asks for a refresh and raises.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
+from .effects import FORCE_REFRESH
+from .errors import ConnectError, ResponseError
+from .router import FAIL, REFRESH, SEND_BATCH, SLEEP, Attempt, RetryPolicy, RoutingState
 from .slotmap import Node, SlotMap, parse_address
 
-__all__ = ["PRIMARIES", "REPLICAS", "ALL", "RANDOM", "resolve_targets", "names_a_mode", "parse_info", "info_fields"]
+__all__ = [
+    "PRIMARIES",
+    "REPLICAS",
+    "ALL",
+    "RANDOM",
+    "resolve_targets",
+    "names_a_mode",
+    "fanout_plan",
+    "parse_info",
+    "info_fields",
+]
 
 PRIMARIES, REPLICAS, ALL, RANDOM = "primaries", "replicas", "all", "random"
 _ALIASES = {"masters": PRIMARIES, "primary": PRIMARIES, "slaves": REPLICAS, "replica": REPLICAS, "nodes": ALL}
@@ -62,6 +86,41 @@ def resolve_targets(slot_map: SlotMap, target: Any) -> list[Node]:
             raise ValueError("target_nodes is an empty list: name at least one node")
         return out
     raise TypeError(f"target_nodes must be a mode name, a node or a list of nodes, not {type(target).__name__}")
+
+
+def fanout_plan(state: RoutingState, policy: RetryPolicy, target_nodes: Any) -> Generator[tuple, Any, dict]:
+    """Send one command (the shell's frame, index 0 of its batch) to every node of ``target_nodes``.
+
+    Yields ``(SEND_BATCH, {node: [0]}, set(), set())``, ``SLEEP``, ``REFRESH`` and ``FORCE_REFRESH``.
+    Returns ``{node name: reply}`` in the order the nodes answered; raises as the module docstring says.
+    """
+    by_mode = names_a_mode(target_nodes)
+    replies: dict[str, Any] = {}
+    attempt = Attempt(None, False, False)
+    while True:
+        nodes = [n for n in resolve_targets(state.slot_map, target_nodes) if n.name not in replies]
+        outcomes = yield (SEND_BATCH, {node: [0] for node in nodes}, set(), set())
+        unreachable: tuple[Node, BaseException] | None = None
+        for node in nodes:
+            reply = outcomes[node][0]
+            if isinstance(reply, ResponseError):
+                raise ResponseError(f"{reply.message} (from {node.name})")
+            if isinstance(reply, BaseException):
+                state.mark_down(node)
+                if not isinstance(reply, ConnectError) or not by_mode:
+                    yield (REFRESH, f"{node.name}: {type(reply).__name__}")
+                    raise reply
+                unreachable = (node, reply)
+            else:
+                replies[node.name] = reply
+        if unreachable is None:
+            return replies
+        # Nothing was sent to that node: the router's rule 5 for a command that never left.
+        verdict, payload = attempt.handle(state, policy, *unreachable)
+        if verdict == FAIL:
+            raise payload
+        yield (SLEEP, payload[0])
+        yield (FORCE_REFRESH, f"fan-out: {type(unreachable[1]).__name__}")
 
 
 def info_fields(text: Any) -> dict[str, str]:

@@ -3,6 +3,14 @@
 Pure code. ``split`` turns ``MGET k1 k2 k3`` into one command per slot (keys keep their relative order);
 the ``combine_*`` functions rebuild the single answer the caller expects. Not atomic across slots: each
 per-slot command is atomic on its own node, nothing more.
+
+The fallback plans, for a batch of such parts that came back with failures:
+
+* a part stuck on a migrating slot (``TRYAGAIN``, see :func:`stuck_on_migration`) of a command in
+  ``PER_KEY_FALLBACK`` is sent again one key at a time (:func:`per_key_batch`), each key following its
+  own ASK; any other failure raises, naming the part;
+* ``mget`` sends a key alone in its slot as ``GET``, which answers ``WRONGTYPE`` where ``MGET`` says nil:
+  that error reads as ``None``.
 """
 
 from __future__ import annotations
@@ -10,7 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .batch import raise_batch_error
+from .errors import ResponseError
 from .keyslot import key_slot
+from .resp import pack_command
 
 __all__ = [
     "group_by_slot",
@@ -20,6 +31,11 @@ __all__ = [
     "combine_all_ok",
     "PER_KEY_FALLBACK",
     "stuck_on_migration",
+    "per_key_batch",
+    "per_key_retries",
+    "mget_grouped",
+    "mget_retries",
+    "in_key_order",
 ]
 
 # One part: (slot, positions of its keys in the caller's key list, the argv to send)
@@ -93,3 +109,59 @@ def stuck_on_migration(error: BaseException) -> bool:
     if code == "TRYAGAIN":
         return True
     return any(entry[0] == "TRYAGAIN" for entry in getattr(error, "history", ()))
+
+
+def per_key_batch(command: bytes, keys: Sequence[Any], readonly: bool) -> tuple[list[bytes], list[int], list[bool]]:
+    """``command`` once per key, as a batch: ``(frames, slots, readonly flags)``."""
+    return [pack_command((command, key)) for key in keys], [key_slot(key) for key in keys], [readonly] * len(keys)
+
+
+def per_key_retries(command: bytes, replies: list) -> list[int]:
+    """The failed parts of a split ``command`` to send again one key at a time (in order); raises the
+    first failure that is not a part stuck on a migration, or of a command that has no per-key form."""
+    merge = PER_KEY_FALLBACK.get(command)
+    retries = []
+    for index, reply in enumerate(replies):
+        if isinstance(reply, BaseException):
+            if merge is None or not stuck_on_migration(reply):
+                raise_batch_error(replies, index, command.decode())
+            retries.append(index)
+    return retries
+
+
+def mget_grouped(keys: Sequence[Any], frames: Sequence[bytes], slots: Sequence[int]) -> tuple[list, list, list]:
+    """Keys that share a slot go in one MGET between them (atomic on their node); a key alone in its
+    slot keeps its GET frame. Returns ``(frames, slots, groups)``, ``groups[i]`` the key positions of
+    command ``i``."""
+    by_slot = group_by_slot(slots)
+    groups = list(by_slot.values())
+    frames = [frames[g[0]] if len(g) == 1 else pack_command((b"MGET", *[keys[i] for i in g])) for g in groups]
+    return frames, list(by_slot), groups
+
+
+def mget_retries(replies: list, groups: list[list[int]] | None) -> list[int]:
+    """mget's failures: a GET's ``WRONGTYPE`` becomes ``None`` in ``replies``; returns the commands (shared
+    MGETs stuck on a migration) to send again one key at a time; raises any other failure."""
+    retries = []
+    for index, reply in enumerate(replies):
+        if not isinstance(reply, BaseException):
+            continue
+        if isinstance(reply, ResponseError) and reply.code == "WRONGTYPE":
+            replies[index] = None  # only a GET says this: MGET reads another type as nil
+        elif groups is not None and len(groups[index]) > 1 and stuck_on_migration(reply):
+            retries.append(index)
+        else:
+            raise_batch_error(replies, index, "MGET")
+    return retries
+
+
+def in_key_order(count: int, groups: list[list[int]], replies: list) -> list:
+    """The value of each of ``count`` keys, from one reply per group (a GET's value, or an MGET's list)."""
+    values: list[Any] = [None] * count
+    for group, reply in zip(groups, replies):
+        if len(group) == 1:
+            values[group[0]] = reply
+        else:
+            for position, value in zip(group, reply):
+                values[position] = value
+    return values

@@ -1,11 +1,24 @@
-"""multikey.split and the combine helpers, without a server."""
+"""multikey.split, the combine helpers, and the fallback plans (per key during a migration; mget's
+WRONGTYPE as nil), without a server."""
 
 from __future__ import annotations
 
 import pytest
 
 from rediscluster_lite import key_slot
-from rediscluster_lite.multikey import combine_all_ok, combine_in_order, combine_sum, split
+from rediscluster_lite.errors import ReadError, ResponseError, TooManyRedirects
+from rediscluster_lite.multikey import (
+    combine_all_ok,
+    combine_in_order,
+    combine_sum,
+    in_key_order,
+    mget_grouped,
+    mget_retries,
+    per_key_batch,
+    per_key_retries,
+    split,
+)
+from rediscluster_lite.resp import pack_command
 
 # Keys chosen to land in distinct slots, and two that share one through a hash tag.
 A, B, C = "alpha", "bravo", "charlie"
@@ -96,3 +109,66 @@ def test_combine_all_ok_needs_every_part_ok():
     parts = split(b"MSET", [A, 1, B, 2], step=2)
     assert combine_all_ok(parts, [b"OK", "OK"], 2) is True
     assert combine_all_ok(parts, [b"OK", None], 2) is False
+
+
+# --- fallback plans -----------------------------------------------------------------------------------
+
+
+def tryagain() -> ResponseError:
+    return ResponseError("TRYAGAIN Multiple keys request during rehashing of slot")
+
+
+def test_per_key_batch_is_one_command_per_key_with_its_slot():
+    frames, slots, readonly = per_key_batch(b"DEL", [A, T1], False)
+    assert frames == [pack_command((b"DEL", A)), pack_command((b"DEL", T1))]
+    assert slots == [key_slot(A), key_slot(T1)]
+    assert readonly == [False, False]
+
+
+def test_parts_stuck_on_a_migration_are_retried_one_key_at_a_time():
+    replies = [3, tryagain(), 1, tryagain()]
+    assert per_key_retries(b"DEL", replies) == [1, 3]
+
+
+def test_a_part_that_gave_up_after_tryagain_counts_as_stuck():
+    gave_up = TooManyRedirects("slot 5: gave up", (("TRYAGAIN", "a:1", "busy"), ("TRYAGAIN", "a:1", "busy")))
+    assert per_key_retries(b"MGET", [gave_up]) == [0]
+
+
+def test_mset_has_no_per_key_form_so_a_stuck_part_raises_naming_it():
+    with pytest.raises(ResponseError, match=r"TRYAGAIN.*command #1 \(MSET\) of 2"):
+        per_key_retries(b"MSET", [b"OK", tryagain()])
+
+
+def test_any_other_failure_raises_before_any_retry_is_planned():
+    with pytest.raises(ReadError, match=r"command #2 \(EXISTS\)"):
+        per_key_retries(b"EXISTS", [tryagain(), 1, ReadError("reset")])
+
+
+def test_mget_groups_keys_that_share_a_slot_into_one_mget():
+    keys = [A, T1, B, T2]
+    gets = [pack_command((b"GET", k)) for k in keys]
+    frames, slots, groups = mget_grouped(keys, gets, [key_slot(k) for k in keys])
+    assert groups == [[0], [1, 3], [2]]
+    assert frames == [gets[0], pack_command((b"MGET", T1, T2)), gets[2]]
+    assert slots == [key_slot(A), key_slot(T1), key_slot(B)]
+
+
+def test_a_gets_wrongtype_reads_as_nil_as_mget_would_say():
+    replies = [b"1", ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    assert mget_retries(replies, None) == []
+    assert replies == [b"1", None]
+
+
+def test_a_shared_mget_stuck_on_a_migration_is_retried_per_key():
+    replies = [b"1", tryagain(), None]
+    assert mget_retries(replies, [[0], [1, 3], [2]]) == [1]
+
+
+def test_a_lone_get_that_failed_raises_naming_mget():
+    with pytest.raises(ReadError, match=r"command #0 \(MGET\) of 1"):
+        mget_retries([ReadError("reset")], [[0]])
+
+
+def test_in_key_order_puts_get_values_and_mget_lists_back_at_their_keys():
+    assert in_key_order(4, [[0], [1, 3], [2]], [b"a", [b"t1", b"t2"], b"b"]) == [b"a", b"t1", b"b", b"t2"]

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import compress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..api import CommandsMixin
+from ..batch import command_name_of, raise_batch_error
 from ..commands import slot_of_keys
-from ..errors import MaybeAppliedError, ResponseError
 from ..multikey import split
 from ..resp import pack_command, pack_keyed
 from ..router import any_error
+from .link import ClusterLink, HasLink, link_of
 
-if TYPE_CHECKING:
-    from .client import ClusterClient
-
-__all__ = ["ClusterPipeline", "raise_batch_error"]
+__all__ = ["ClusterPipeline", "command_name_of", "raise_batch_error"]
 
 
 class ClusterPipeline(CommandsMixin):
@@ -33,8 +31,8 @@ class ClusterPipeline(CommandsMixin):
 
     queues_commands = True  # a Script sends its body (EVAL) when queued: NOSCRIPT can't be handled mid-batch
 
-    def __init__(self, client: ClusterClient) -> None:
-        self._client = client
+    def __init__(self, client: ClusterLink | HasLink) -> None:
+        self._link = link_of(client)
         # One (packed, slot, readonly, finish) per command sent: queueing is the hot path, so one append;
         # execute() transposes the list at C speed. ``finish`` is the reply converter, or a _Split that
         # combines the next len(parts) replies, or _PART for those.
@@ -104,7 +102,7 @@ class ClusterPipeline(CommandsMixin):
         )
 
     def execute_command(self, *args: Any, readonly: bool | None = None) -> ClusterPipeline:
-        slot, readonly = self._client._route_of(args, readonly)
+        slot, readonly = self._link.route_of(args, readonly)
         return self._queue(args, slot, readonly, None)
 
     # --- running -----------------------------------------------------------------------------------
@@ -121,7 +119,7 @@ class ClusterPipeline(CommandsMixin):
         splits = self._splits
         packed, slots, readonly, finish = zip(*self._queued)
         self.reset()
-        results = self._client._run_batch(packed, slots, readonly)
+        results = self._link.run_batch(packed, slots, readonly)
         if not splits:
             # One result per command. The scans below run at C speed: which results are errors
             # (usually none), and which commands have a converter (``compress`` keeps the truthy ones).
@@ -168,29 +166,3 @@ class _Split:
 
 
 _PART = object()  # marks the 2nd..nth command of a split call
-
-
-def command_name_of(packed: bytes) -> str:
-    """``b"*2\r\n$3\r\nGET\r\n..."`` -> ``"GET"`` (for messages only)."""
-    try:
-        return packed.split(b"\r\n", 3)[2].decode("utf-8", "replace").upper()
-    except IndexError:
-        return "?"
-
-
-def raise_batch_error(results: list, index: int, name: str) -> None:
-    """Raise the failure at ``index``, saying which command it was and which others may have applied."""
-    error = results[index]
-    maybe = [i for i, r in enumerate(results) if isinstance(r, MaybeAppliedError)]
-    where = f"command #{index} ({name.upper()}) of {len(results)}"
-    if isinstance(error, ResponseError) and type(error) is ResponseError:
-        wrapped = ResponseError(f"{error.message} ({where})")
-        wrapped.index = index  # type: ignore[attr-defined]
-        raise wrapped from None
-    error.index = index
-    error.maybe_applied = maybe
-    if maybe:
-        error.args = (f"{error.args[0]} ({where}; may have been applied: commands {maybe})", *error.args[1:])
-    else:
-        error.args = (f"{error.args[0]} ({where})", *error.args[1:])
-    raise error

@@ -13,7 +13,7 @@ import ssl as _ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import (
     ClientClosedError,
@@ -26,9 +26,7 @@ from ..pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler
 from ..resp import INCOMPLETE, ReaderProtocolError, pack_command
 from ..slotmap import Node, parse_address
 from .connection import Connection
-
-if TYPE_CHECKING:
-    from .client import ClusterClient
+from .link import ClusterLink, HasLink, link_of
 
 __all__ = ["PubSub"]
 
@@ -56,14 +54,13 @@ class PubSub:
 
     def __init__(
         self,
-        client: ClusterClient,
+        client: ClusterLink | HasLink,
         *,
         node: Node | tuple[str, int] | str | None = None,
         ignore_subscribe_messages: bool = False,
         health_check_interval: float | None = 30.0,
     ) -> None:
-        self._client = client
-        self._topology = client._topology
+        self._topology = link_of(client).topology
         self._settings = self._topology.settings
         preferred = Node(*parse_address(node)) if node is not None else None
         self._core = PubSubCore(self._settings.encoding, node=preferred)

@@ -13,30 +13,20 @@ when it is queued, before any I/O. Usage, as in redis-py::
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..api import CommandsMixin
+from ..batch import command_name_of, raise_batch_error
 from ..commands import slot_of_keys
-from ..errors import (
-    ConnectError,
-    ConnectionError,
-    CrossSlotError,
-    MaybeAppliedError,
-    ProtocolError,
-    ResponseError,
-    TimeoutError,
-    WatchError,
-)
+from ..errors import ConnectionError, CrossSlotError, ProtocolError, ResponseError, TimeoutError
 from ..resp import ASKING, pack_command
-from ..router import parse_redirect
-from ..transaction import DONE, REFUSED, WATCH_FAILED, judge_exec
-from .pipeline import command_name_of, raise_batch_error
+from ..transaction import exec_plan, pin_plan, watch_redirected
+from .drive import drive_transaction
+from .link import ClusterLink, HasLink, link_of
 
 if TYPE_CHECKING:
     from ..slotmap import Node
-    from .client import ClusterClient
     from .connection import Connection
     from .pool import NodePool
 
@@ -51,8 +41,8 @@ _TRANSPORT = (ConnectionError, TimeoutError, ProtocolError)
 class Transaction(CommandsMixin):
     queues_commands = True
 
-    def __init__(self, client: ClusterClient) -> None:
-        self._client = client
+    def __init__(self, client: ClusterLink | HasLink) -> None:
+        self._link = link_of(client)
         self._slot: int | None = None
         self._packed: list[bytes] = []
         self._convert: list[Callable | None] = []
@@ -128,7 +118,7 @@ class Transaction(CommandsMixin):
         raise TypeError(f"{command_name_of(pack_command(args))} goes to many nodes; it cannot be part of a transaction")
 
     def execute_command(self, *args: Any, readonly: bool | None = None) -> Any:
-        slot, _ = self._client._route_of(args, readonly)
+        slot, _ = self._link.route_of(args, readonly)
         return self._do(args, slot, None)
 
     # --- WATCH ---------------------------------------------------------------------------------------
@@ -162,7 +152,8 @@ class Transaction(CommandsMixin):
         if self._pinned is None:
             if self._slot is None:
                 raise ValueError("a transaction needs a key before it can talk to a node")
-            self._pin()
+            link = self._link
+            drive_transaction(pin_plan(link.topology, link.policy, self._slot), self._pin, None, link.topology)
         pool, conn = self._pinned  # type: ignore[misc]
         try:
             reply = conn.request(packed)
@@ -170,47 +161,22 @@ class Transaction(CommandsMixin):
             self._unpin(broken=True)
             self._watching = False
             raise
-        if isinstance(reply, ResponseError) and reply.code in ("MOVED", "ASK"):
-            slot, node = parse_redirect(reply.message)
-            if reply.code == "MOVED":
-                self._client._topology.apply_moved(slot, node)
-                why = f"slot {slot} moved to {node.name}"
-            else:  # mid-migration: the slot still belongs to this node, so the map stays as it is
-                why = f"slot {slot} is migrating to {node.name}"
+        error = watch_redirected(self._link.topology, reply)
+        if error is not None:
             self._unpin(broken=False)
             self._watching = False
-            raise WatchError(f"{why} while watching; start the transaction again")
+            raise error
         return reply
 
-    def _pin(self, node: Node | None = None) -> None:
-        """Hold a connection to ``node``, or to the master of the transaction's slot (any master when
-        the transaction names no key)."""
-        topology = self._client._topology
-        if node is not None:
-            pool = topology.pool(node)
+    def _pin(self, node: Node) -> BaseException | None:
+        """``PIN``: hold a connection to ``node`` (giving back the one held); a failure as a value."""
+        self._unpin(broken=False)
+        pool = self._link.topology.pool(node)
+        try:
             self._pinned = (pool, pool.acquire())
-            return
-        for attempt in range(2):
-            if self._slot is None:
-                try:
-                    shard = topology.keyless_shard()
-                except LookupError:
-                    shard = None
-            else:
-                shard = topology.slot_map.slots[self._slot]
-            if shard is None:
-                topology.refresh(f"slot {self._slot} uncovered", force=True)
-                continue
-            pool = topology.pool(shard.master)
-            try:
-                self._pinned = (pool, pool.acquire())
-                return
-            except ConnectError:
-                topology.mark_down(shard.master)
-                if attempt:
-                    raise
-                topology.refresh(f"{shard.master.name} refused", force=True)
-        raise ConnectError(f"no reachable master serves slot {self._slot}")
+        except (*_TRANSPORT, ResponseError) as exc:
+            return exc
+        return None
 
     def _unpin(self, broken: bool) -> None:
         pinned, self._pinned = self._pinned, None
@@ -236,72 +202,30 @@ class Transaction(CommandsMixin):
         try:
             if not packed:
                 return []
-            policy = self._client._policy
-            topology = self._client._topology
-            ask_node: Node | None = None
-            retries = 0
-            watched = self._watching  # _exec_once clears it: EXEC, run or aborted, ends the WATCH
-            for _ in range(policy.max_redirects + 1):
-                verdict, payload = self._exec_once(packed, ask_node)
-                if verdict == DONE:
-                    return self._results(payload, converts, packed, raise_on_error)
-                if verdict == WATCH_FAILED:
-                    raise WatchError("a watched key changed before EXEC; nothing was applied")
-                if verdict == REFUSED:
-                    raise payload
-                # REDIRECTED: nothing ran. A WATCH lives on the connection it was sent on, so a watched
-                # transaction cannot follow; an unwatched one goes again.
-                ask_node = None
-                if payload.code in ("MOVED", "ASK"):
-                    slot, node = parse_redirect(payload.message)
-                    if payload.code == "MOVED":
-                        topology.apply_moved(slot, node)
-                    else:
-                        ask_node = node
-                if watched:
-                    raise WatchError(f"the transaction's slot is moving ({payload.message}); nothing was applied")
-                if ask_node is not None or payload.code == "MOVED":
-                    continue
-                retries += 1
-                if retries > policy.max_retries:
-                    break
-                time.sleep(policy.backoff(retries))
-                if payload.code == "CLUSTERDOWN":
-                    topology.refresh(payload.message, force=True)
-            raise WatchError("the transaction's slot kept moving; nothing was applied")
+            link = self._link
+            pinned = self._pinned[1].node if self._pinned is not None else None
+            steps = exec_plan(link.topology, link.policy, self._slot, pinned, self._watching)
+            replies = drive_transaction(steps, self._pin, self._exec_pinned, link.topology)
+            return self._results(replies, converts, packed, raise_on_error)
         finally:
             self.reset()
 
-    def _exec_once(self, packed: list[bytes], ask_node: Node | None = None) -> tuple[int, Any]:
-        if ask_node is not None:
-            self._unpin(broken=False)
-            self._pin(ask_node)
-        elif self._pinned is None:
-            self._pin()
+    def _exec_pinned(self, asking: bool) -> Any:
+        """``EXEC``: [ASKING,] MULTI, the queue, EXEC in one write on the pinned connection; its replies."""
         pool, conn = self._pinned  # type: ignore[misc]
-        # After ASKING, the importing node accepts the slot's commands until EXEC ends the transaction.
-        head = [ASKING, _MULTI] if ask_node is not None else [_MULTI]
+        head = [ASKING, _MULTI] if asking else [_MULTI]
         try:
-            conn.send(b"".join([*head, *packed, _EXEC]))
-            replies = conn.read_replies(len(packed) + len(head) + 1)
-            if ask_node is not None:
-                asking, replies = replies[0], replies[1:]
-                if isinstance(asking, ResponseError):
-                    replies[0] = asking
+            conn.send(b"".join([*head, *self._packed, _EXEC]))
+            replies = conn.read_replies(len(self._packed) + len(head) + 1)
         except _TRANSPORT as exc:
             self._unpin(broken=True)
-            error = MaybeAppliedError(
-                f"the connection to {conn.node.name} failed during EXEC ({exc}); the transaction may have "
-                "been applied, so it was not sent again",
-                conn.node.name,
-            )
-            raise error from exc
+            return exc
         except BaseException:
             self._unpin(broken=True)
             raise
         self._unpin(broken=False)
         self._watching = False  # EXEC (or its abort) ends every WATCH
-        return judge_exec(replies)
+        return replies
 
     @staticmethod
     def _results(replies: list, converts: list, packed: list[bytes], raise_on_error: bool) -> list:

@@ -1,0 +1,60 @@
+"""``redis://`` and ``rediss://`` URLs -> a startup node and client options. Pure code.
+
+Rules: only database 0 exists in a cluster; an unknown option or a malformed value is a ``ValueError``
+before any I/O; user name and password are percent-decoded and never echoed in a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = ["parse_url", "URL_OPTIONS"]
+
+
+def _url_flag(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false in the URL, got {value!r}")
+
+
+def _url_seconds(value: str) -> float | None:
+    return None if value.lower() in ("", "none") else float(value)
+
+
+URL_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "socket_timeout": _url_seconds,
+    "connect_timeout": _url_seconds,
+    "decode_responses": _url_flag,
+    "read_from": str,
+}
+
+
+def parse_url(url: str) -> tuple[tuple[str, int], dict[str, Any]]:
+    """``redis://[user:password@]host:port[/0][?option=value...]`` -> ``((host, port), options)``.
+
+    ``rediss://`` sets ``ssl=True``. Options in the query: those of :data:`URL_OPTIONS`.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r}; use redis:// or rediss://")
+    if not parts.hostname:
+        raise ValueError("the URL names no host")
+    options: dict[str, Any] = {}
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    if parts.scheme == "rediss":
+        options["ssl"] = True
+    if parts.path not in ("", "/", "/0"):
+        raise ValueError(f"a cluster has only database 0; the URL names {parts.path[1:]!r}")
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        convert = URL_OPTIONS.get(name)
+        if convert is None:
+            raise ValueError(f"unknown URL option {name!r}; known: {', '.join(sorted(URL_OPTIONS))}")
+        options.setdefault(name, convert(value))
+    return (parts.hostname, parts.port or 6379), options
