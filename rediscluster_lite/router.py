@@ -8,6 +8,8 @@ Rules (the Redis Cluster specification's, plus our safety rules):
    refresh) and resend to the new owner. Counts against ``max_redirects``.
 3. ``ASK slot host:port``: the slot is migrating; this one key is already there. Send ``ASKING`` and the
    command to that node, once; the map is left alone. Counts against ``max_redirects``.
+   A redirect goes only where the state allows (``check_redirect``: ``address_remap``, ``allowed_hosts``):
+   to a host the map does not name, only after a refresh names it; else :class:`NodeNotAllowedError`.
 4. ``TRYAGAIN`` (multi-key command mid-migration): back off, resend to the same node.
    ``CLUSTERDOWN``: back off, refresh, resend. Both count against ``max_retries``.
 5. The connection failed: if nothing can have reached the server (connect failed), or the command is safe
@@ -83,6 +85,9 @@ class RoutingState(Protocol):
     def mark_down(self, node: Node) -> None: ...
     def apply_moved(self, slot: int, node: Node) -> None: ...
     def keyless_shard(self) -> Shard: ...
+    def check_redirect(
+        self, code: str, source: Node | None, announced: Node, refreshed: bool
+    ) -> Node | RedisClusterError | None: ...
 
 
 class RetryPolicy:
@@ -210,12 +215,19 @@ class Attempt:
             code = outcome.code
             if code == "MOVED" or code == "ASK":
                 self.redirects += 1
-                new_slot, target = parse_redirect(outcome.message)
-                history.append((code, node.name, target.name))
+                new_slot, announced = parse_redirect(outcome.message)
+                history.append((code, node.name, announced.name))
                 if self.redirects > policy.max_redirects:
                     return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
+                # Rules 2-3: a host the map does not name costs one refresh; still unnamed, the redirect fails.
+                target = state.check_redirect(code, node, announced, _redirected_before(history, announced.name))
+                if target is None:
+                    self.queue = []
+                    return WAIT, (0.0, True)
+                if isinstance(target, RedisClusterError):
+                    return FAIL, target
                 if code == "MOVED":
-                    state.apply_moved(new_slot, target)
+                    state.apply_moved(new_slot, announced)
                     self.queue = []
                 else:
                     self.queue = [target]
@@ -403,6 +415,11 @@ def route_batch(
             yield (SLEEP, delay)
         if refresh:
             yield (REFRESH, "batch retry")
+
+
+def _redirected_before(history: list[tuple[str, str, str]], name: str) -> bool:
+    """Whether an earlier redirect of this command named ``name`` (so the map was refreshed for it)."""
+    return any(dst == name and (kind == "MOVED" or kind == "ASK") for kind, _, dst in history[:-1])
 
 
 def _budget_message(slot: int | None, history: list[tuple[str, str, str]]) -> str:
