@@ -28,7 +28,7 @@ import ipaddress
 import itertools
 import random
 from collections.abc import Callable, Generator, Iterable
-from typing import Any, Union
+from typing import Any
 
 from .errors import ConnectError, NodeNotAllowedError, RedisClusterError, ResponseError
 from .readfrom import ReadFrom
@@ -36,12 +36,12 @@ from .slotmap import SLOTS, Node, Shard, SlotMap
 
 __all__ = ["ClusterState", "HostPolicy", "AddressRemap", "AllowedHost", "refresh_slots", "is_fatal_refresh_error"]
 
-AddressRemap = Callable[[str, int], "tuple[str, int]"]
-AllowedHost = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network, ipaddress.IPv4Address, ipaddress.IPv6Address]
-_Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+AddressRemap = Callable[[str, int], tuple[str, int]]
+AllowedHost = str | ipaddress.IPv4Network | ipaddress.IPv6Network | ipaddress.IPv4Address | ipaddress.IPv6Address
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # What the shell sends back into refresh_slots: (monotonic now, the CLUSTER SLOTS reply or the exception).
-RefreshSteps = Generator[Node, "tuple[float, Any]", Union[SlotMap, None]]
+RefreshSteps = Generator[Node, tuple[float, Any], SlotMap | None]
 
 
 class HostPolicy:

@@ -32,6 +32,7 @@ from ..resp import ASKING, READONLY, command_head, pack_command, pack_key
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP, RetryPolicy, any_error, direct_target, route, route_batch
 from ..script import Script
 from ..slotmap import Node, parse_address
+from ..state import AddressRemap, AllowedHost, HostPolicy
 from .connection import ConnectionSettings
 from .pipeline import ClusterPipeline, raise_batch_error
 from .pubsub import PubSub
@@ -70,15 +71,18 @@ class ClusterClient(CommandsMixin):
         decode_responses: bool = False,
         encoding: str = "utf-8",
         max_reply_bytes: int = 1 << 30,
+        allowed_hosts: Iterable[AllowedHost] | None = None,
+        address_remap: AddressRemap | None = None,
     ) -> None:
         nodes = [parse_address(n) for n in startup_nodes]
+        hosts = HostPolicy(allowed_hosts, address_remap)
         if ssl is True:
             ssl = _ssl.create_default_context()
         elif ssl is False:
             ssl = None
         elif ssl is not None and not isinstance(ssl, _ssl.SSLContext):
             raise TypeError("ssl must be an ssl.SSLContext, True (verify with system CAs) or None")
-        self.read_from = ReadFrom.parse(read_from)
+        mode = ReadFrom.parse(read_from)
         self._settings = ConnectionSettings(
             username=username,
             password=password,
@@ -92,10 +96,11 @@ class ClusterClient(CommandsMixin):
         self._topology = Topology(
             nodes,
             self._settings,
-            read_from=self.read_from,
+            read_from=mode,
             max_connections_per_node=max_connections_per_node,
             pool_timeout=pool_timeout,
             refresh_interval=refresh_interval,
+            hosts=hosts,
         )
         self._topology.refresh("startup", force=True, raise_on_failure=True)
 
@@ -123,6 +128,15 @@ class ClusterClient(CommandsMixin):
                 raise ValueError(f"unknown URL option {name!r}; known: {', '.join(sorted(_URL_OPTIONS))}")
             kwargs.setdefault(name, convert(value))
         return cls([(parts.hostname, parts.port or 6379)], **kwargs)
+
+    @property
+    def read_from(self) -> ReadFrom:
+        """The read mode. Setting it (a :class:`ReadFrom` or its name) takes effect on the next command."""
+        return self._topology.read_from
+
+    @read_from.setter
+    def read_from(self, mode: ReadFrom | str) -> None:
+        self._topology.read_from = ReadFrom.parse(mode)
 
     def __repr__(self) -> str:
         names = ", ".join(n.name for n in self._topology.slot_map.masters)
