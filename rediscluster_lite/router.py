@@ -206,6 +206,29 @@ class Attempt:
         asking = self.asking
         return node, asking, not asking and self.shard is not None and node != self.shard.master
 
+    def _redirect(self, state: RoutingState, policy: RetryPolicy, node: Node, code: str, message: str) -> tuple:
+        """Rules 2 and 3: the verdict on a ``MOVED`` or ``ASK`` from ``node``."""
+        self.redirects += 1
+        history = self.history
+        new_slot, announced = parse_redirect(message)
+        history.append((code, node.name, announced.name))
+        if self.redirects > policy.max_redirects:
+            return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
+        # A host the map does not name costs one refresh; still unnamed after it, the redirect fails.
+        target = state.check_redirect(code, node, announced, _redirected_before(history, announced.name))
+        if target is None:
+            self.queue = []
+            return WAIT, (0.0, True)
+        if isinstance(target, RedisClusterError):
+            return FAIL, target
+        if code == "MOVED":
+            state.apply_moved(new_slot, announced)
+            self.queue = []
+        else:
+            self.queue = [target]
+            self.asking = True
+        return AGAIN, None
+
     def handle(self, state: RoutingState, policy: RetryPolicy, node: Node, outcome: Any) -> tuple[int, Any]:
         """Judge one outcome: ``(DONE, reply)``, ``(AGAIN, None)``, ``(WAIT, (delay, refresh))``, ``(FAIL, exc)``."""
         if not isinstance(outcome, BaseException):
@@ -214,25 +237,7 @@ class Attempt:
         if isinstance(outcome, ResponseError):
             code = outcome.code
             if code == "MOVED" or code == "ASK":
-                self.redirects += 1
-                new_slot, announced = parse_redirect(outcome.message)
-                history.append((code, node.name, announced.name))
-                if self.redirects > policy.max_redirects:
-                    return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
-                # Rules 2-3: a host the map does not name costs one refresh; still unnamed, the redirect fails.
-                target = state.check_redirect(code, node, announced, _redirected_before(history, announced.name))
-                if target is None:
-                    self.queue = []
-                    return WAIT, (0.0, True)
-                if isinstance(target, RedisClusterError):
-                    return FAIL, target
-                if code == "MOVED":
-                    state.apply_moved(new_slot, announced)
-                    self.queue = []
-                else:
-                    self.queue = [target]
-                    self.asking = True
-                return AGAIN, None
+                return self._redirect(state, policy, node, code, outcome.message)
             if code == "TRYAGAIN" or code == "CLUSTERDOWN":
                 self.retries += 1
                 history.append((code, node.name, outcome.message))

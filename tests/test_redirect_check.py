@@ -7,15 +7,18 @@ so no test here can reach the network."""
 
 from __future__ import annotations
 
+import random
 import socket
 
 import pytest
 from fakenode import OK, FakeNode, ask, bulk, moved, slots_reply
 
 from rediscluster_lite import ClusterClient, key_slot
-from rediscluster_lite.errors import NodeNotAllowedError, SlotNotCoveredError
+from rediscluster_lite.errors import NodeNotAllowedError, ResponseError, SlotNotCoveredError
 from rediscluster_lite.readfrom import ReadFrom
-from rediscluster_lite.slotmap import Node
+from rediscluster_lite.router import REFRESH, SEND, SLEEP, RetryPolicy, route
+from rediscluster_lite.slotmap import Node, Shard, SlotMap
+from rediscluster_lite.state import ClusterState
 
 KEY = "user:{42}"
 SLOT = key_slot(KEY)
@@ -257,3 +260,47 @@ def test_a_redirect_to_another_port_of_a_known_host_is_followed_without_a_refres
     asked_before = len(a.commands("CLUSTER"))
     assert client.get(KEY) == b"from-b"
     assert len(a.commands("CLUSTER")) == asked_before
+
+
+# --- the router's side, effect by effect ------------------------------------------------------------------
+
+
+class ClockedState(ClusterState):
+    """A RoutingState on the pure state, its clock stopped at 0 (as the sync topology, minus the pools)."""
+
+    def is_down(self, node: Node) -> bool:
+        return self.is_down_at(node, 0.0)
+
+    def mark_down(self, node: Node) -> None:
+        self.mark_down_at(node, 0.0)
+
+    def apply_moved(self, slot: int, node: Node) -> None:
+        assert self.move_slot(slot, node)
+
+
+OWNER = Node("10.0.0.1", 7000)
+FAR = Node("10.9.9.9", 7000)
+
+
+def routed_to_stranger() -> tuple[ClockedState, object]:
+    state = ClockedState([OWNER], rng=random.Random(0))
+    state.install(SlotMap.from_ranges([(0, 16383, Shard(OWNER))]), now=0.0)
+    steps = route(state, RetryPolicy(), SLOT, False, False)
+    assert next(steps) == (SEND, OWNER, False, False)
+    assert steps.send(ResponseError(f"MOVED {SLOT} {FAR.name}")) == (SLEEP, 0.0)
+    assert steps.send(None)[0] == REFRESH
+    return state, steps
+
+
+def test_router_refreshes_before_following_a_redirect_to_an_unknown_host_then_follows_the_new_map():
+    state, steps = routed_to_stranger()
+    state.install(SlotMap.from_ranges([(0, 16383, Shard(FAR))]), now=1.0)  # the refresh the shell ran
+    assert steps.send(None) == (SEND, FAR, False, False)
+
+
+def test_router_refuses_a_redirect_the_refreshed_map_still_does_not_name():
+    state, steps = routed_to_stranger()
+    assert steps.send(None) == (SEND, OWNER, False, False)  # the refresh changed nothing
+    with pytest.raises(NodeNotAllowedError, match="10.9.9.9:7000"):
+        steps.send(ResponseError(f"MOVED {SLOT} {FAR.name}"))
+    assert state.slot_map.slots[SLOT].master == OWNER
