@@ -169,6 +169,7 @@ class ClusterState:
         self.refresh_owed = False
         self.down_until: dict[str, float] = {}
         self.known_hosts = frozenset(n.host.lower() for n in self.startup_nodes)
+        self.seen_hosts = set(self.known_hosts)  # every host any map named: the last word on connecting
         self._turns = itertools.count()
 
     # --- what the router reads ---------------------------------------------------------------------
@@ -221,6 +222,18 @@ class ClusterState:
             announced.name,
         )
 
+    def connect_refusal(self, node: Node) -> NodeNotAllowedError | None:
+        """Why no connection may be opened to ``node``, or ``None``. The shell asks before opening a pool:
+        a host outside ``allowed_hosts``, or one that no slot map and no startup node ever named, never
+        gets a connection (nor the credentials), whichever path led there."""
+        if not self.hosts.allows(node.host):
+            return NodeNotAllowedError(f"{node.name} is not in allowed_hosts; no connection opened", node.name)
+        if node.host.lower() not in self.seen_hosts:
+            return NodeNotAllowedError(
+                f"{node.name}: no slot map of this cluster ever named that host; no connection opened", node.name
+            )
+        return None
+
     def move_slot(self, slot: int, announced: Node) -> bool:
         """Apply a ``MOVED``: patch the map and make a full refresh due. ``False`` (map untouched) when
         the node is not one :meth:`check_redirect` would follow without a refresh."""
@@ -258,6 +271,7 @@ class ClusterState:
         """A refresh succeeded: use ``slot_map`` and schedule the next periodic refresh."""
         self.slot_map = slot_map
         self.known_hosts = frozenset(n.host.lower() for n in (*slot_map.nodes, *self.startup_nodes))
+        self.seen_hosts |= self.known_hosts
         self.refreshes += 1
         self.last_refresh = now
         self.refresh_owed = False

@@ -191,6 +191,16 @@ def test_the_pool_refuses_a_host_outside_allowed_hosts(nodes, clients, dialed):
     assert stranger_was_never_dialled(dialed)
 
 
+def test_the_pool_refuses_a_host_no_slot_map_ever_named(nodes, clients, dialed):
+    # The last line of defence for paths that name a node themselves (an explicit target, a transaction's ASK).
+    (a,) = nodes(1)
+    a.serve_slots([(0, 16383, a)])
+    client = clients(a)
+    with pytest.raises(NodeNotAllowedError, match="10.3.3.3:7000"):
+        client.ping(target_nodes="10.3.3.3:7000")
+    assert stranger_was_never_dialled(dialed)
+
+
 # --- address_remap -----------------------------------------------------------------------------------------
 
 

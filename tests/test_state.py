@@ -337,3 +337,16 @@ def test_a_redirect_is_remapped_like_the_map():
     assert s.check_redirect("MOVED", A, Node("10.0.0.5", 7001), refreshed=False) == Node("127.0.0.1", 17001)
     assert s.move_slot(12, Node("10.0.0.5", 7001))
     assert s.slot_map.slots[12].master == Node("127.0.0.1", 17001)
+
+
+def test_no_connection_goes_to_a_host_outside_allowed_hosts_or_one_no_map_ever_named():
+    s = ClusterState([A], hosts=HostPolicy(["10.0.0.0/24"]), rng=random.Random(0))
+    assert s.connect_refusal(A) is None
+    assert s.connect_refusal(Node("10.0.0.1", 7999)) is None  # another port of a known host
+    assert "allowed_hosts" in str(s.connect_refusal(Node("10.0.1.1", 7000)))
+    assert "ever named" in str(s.connect_refusal(Node("10.0.0.9", 7000)))
+    s.install(SlotMap.from_ranges([(0, 16383, Shard(Node("10.0.0.9", 7000)))]), now=1.0)
+    assert s.connect_refusal(Node("10.0.0.9", 7000)) is None
+    s.install(SlotMap.from_ranges([(0, 16383, Shard(A))]), now=2.0)
+    assert s.connect_refusal(Node("10.0.0.9", 7000)) is None  # once named, a host stays connectable
+    assert Node("10.0.0.9", 7000).host not in s.known_hosts  # but redirects there are checked again

@@ -8,7 +8,8 @@ Rules it keeps:
 
 1. Refreshing the map is single-flight: one thread asks ``CLUSTER SLOTS``; the others wait for it
    (bounded by a connect and a read timeout) and use its answer.
-2. A pool is opened only to a host that passes ``allowed_hosts``: credentials go nowhere else.
+2. A pool is opened only where the state allows (``connect_refusal``): a host in ``allowed_hosts`` that a
+   slot map or the startup list has named. Credentials go nowhere else.
 3. After ``fork()`` the child gets fresh locks and never reuses a connection of its parent.
 """
 
@@ -114,8 +115,9 @@ class Topology(ClusterState):
         if pool is None:
             if self._closed:  # close() emptied the pools, so a closed client always lands here
                 raise ClientClosedError("this ClusterClient is closed")
-            if not self.hosts.allows(node.host):
-                raise NodeNotAllowedError(f"{node.name} is not in allowed_hosts; no connection opened", node.name)
+            refusal = self.connect_refusal(node)
+            if refusal is not None:
+                raise refusal
             with self._pools_lock:
                 pool = self._pools.get(node.name)
                 if pool is None:
