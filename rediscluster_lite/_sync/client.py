@@ -74,6 +74,9 @@ class ClusterClient(CommandsMixin):
         allowed_hosts: Iterable[AllowedHost] | None = None,
         address_remap: AddressRemap | None = None,
     ) -> None:
+        """``allowed_hosts``: the hosts and networks the client may connect to (``None``: any);
+        ``address_remap(host, port)``: the address to connect to for one a node announces. Both apply to
+        the slot map and to redirects; see ``docs/getting-started.md``."""
         nodes = [parse_address(n) for n in startup_nodes]
         hosts = HostPolicy(allowed_hosts, address_remap)
         if ssl is True:
