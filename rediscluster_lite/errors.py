@@ -30,6 +30,7 @@ __all__ = [
     "SlotNotCoveredError",
     "CrossSlotError",
     "TooManyRedirects",
+    "NodeNotAllowedError",
 ]
 
 
@@ -150,3 +151,13 @@ class TooManyRedirects(ClusterError):
     def __init__(self, message: str, history: tuple = ()) -> None:
         super().__init__(message)
         self.history = history
+
+
+class NodeNotAllowedError(ClusterError):
+    """A server named a node the client will not connect to: outside ``allowed_hosts``, or a redirect to a
+    host on which even a refreshed slot map names no node. Nothing (credentials included) was sent to it.
+    ``node`` names it as ``host:port``, as the server announced it."""
+
+    def __init__(self, message: str, node: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node

@@ -8,6 +8,8 @@ Rules (the Redis Cluster specification's, plus our safety rules):
    refresh) and resend to the new owner. Counts against ``max_redirects``.
 3. ``ASK slot host:port``: the slot is migrating; this one key is already there. Send ``ASKING`` and the
    command to that node, once; the map is left alone. Counts against ``max_redirects``.
+   A redirect goes only where the state allows (``check_redirect``: ``address_remap``, ``allowed_hosts``):
+   to a host the map does not name, only after a refresh names it; else :class:`NodeNotAllowedError`.
 4. ``TRYAGAIN`` (multi-key command mid-migration): back off, resend to the same node.
    ``CLUSTERDOWN``: back off, refresh, resend. Both count against ``max_retries``.
 5. The connection failed: if nothing can have reached the server (connect failed), or the command is safe
@@ -129,6 +131,9 @@ class RoutingState(Protocol):
     def mark_down(self, node: Node) -> None: ...
     def apply_moved(self, slot: int, node: Node) -> None: ...
     def keyless_shard(self) -> Shard: ...
+    def check_redirect(
+        self, code: str, source: Node | None, announced: Node, refreshed: bool
+    ) -> Node | RedisClusterError | None: ...
 
 
 @frozen
@@ -280,6 +285,29 @@ class Attempt:
         asking = self.asking
         return node, asking, not asking and self.shard is not None and node != self.shard.master
 
+    def _redirect(self, state: RoutingState, policy: RetryPolicy, node: Node, code: str, message: str) -> tuple:
+        """Rules 2 and 3: the verdict on a ``MOVED`` or ``ASK`` from ``node``."""
+        self.redirects += 1
+        history = self.history
+        new_slot, announced = parse_redirect(message)
+        history.append((code, node.name, announced.name))
+        if self.redirects > policy.max_redirects:
+            return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
+        # A host the map does not name costs one refresh; still unnamed after it, the redirect fails.
+        target = state.check_redirect(code, node, announced, _redirected_before(history, announced.name))
+        if target is None:
+            self.queue = []
+            return WAIT, (0.0, True)
+        if isinstance(target, RedisClusterError):
+            return FAIL, target
+        if code == "MOVED":
+            state.apply_moved(new_slot, announced)
+            self.queue = []
+        else:
+            self.queue = [target]
+            self.asking = True
+        return AGAIN, None
+
     def handle(self, state: RoutingState, policy: RetryPolicy, node: Node, outcome: Any) -> tuple[int, Any]:
         """Judge one outcome: ``(DONE, reply)``, ``(AGAIN, None)``, ``(WAIT, (delay, refresh))``, ``(FAIL, exc)``."""
         if not isinstance(outcome, BaseException):
@@ -288,18 +316,7 @@ class Attempt:
         if isinstance(outcome, ResponseError):
             code = outcome.code
             if code == "MOVED" or code == "ASK":
-                self.redirects += 1
-                new_slot, target = parse_redirect(outcome.message)
-                history.append((code, node.name, target.name))
-                if self.redirects > policy.max_redirects:
-                    return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
-                if code == "MOVED":
-                    state.apply_moved(new_slot, target)
-                    self.queue = []
-                else:
-                    self.queue = [target]
-                    self.asking = True
-                return AGAIN, None
+                return self._redirect(state, policy, node, code, outcome.message)
             if code == "TRYAGAIN" or code == "CLUSTERDOWN":
                 self.retries += 1
                 history.append((code, node.name, outcome.message))
@@ -555,6 +572,11 @@ class _Batch:
                 if resumed is not None:
                     attempt.resume(resumed[0], list(resumed[1]))
         return attempt
+
+
+def _redirected_before(history: list[tuple[str, str, str]], name: str) -> bool:
+    """Whether an earlier redirect of this command named ``name`` (so the map was refreshed for it)."""
+    return any(dst == name and (kind == "MOVED" or kind == "ASK") for kind, _, dst in history[:-1])
 
 
 def _budget_message(slot: int | None, history: list[tuple[str, str, str]]) -> str:

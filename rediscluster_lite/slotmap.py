@@ -7,7 +7,7 @@ always see a whole, consistent map, without locks. Lookup is one list index: ``m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from attrs import field, frozen
@@ -126,6 +126,17 @@ class SlotMap:
         slots = list(self.slots)
         slots[slot] = shard
         return SlotMap(slots, _live_shards(slots, shards))
+
+    def with_nodes(self, admit: Callable[[Node], Node | None]) -> SlotMap:
+        """A copy with every node replaced by ``admit(node)``; a node it maps to ``None`` is left out (a
+        master's slots then become uncovered). For ``address_remap`` and ``allowed_hosts``."""
+        replaced: dict[int, Shard | None] = {}
+        for shard in self.shards:
+            master = admit(shard.master)
+            replicas = tuple(r for r in map(admit, shard.replicas) if r is not None)
+            replaced[id(shard)] = None if master is None else Shard(master, replicas)
+        slots = [None if shard is None else replaced[id(shard)] for shard in self.slots]
+        return SlotMap(slots, tuple(s for s in replaced.values() if s is not None))
 
     @classmethod
     def from_ranges(cls, ranges: Iterable[tuple[int, int, Shard]]) -> SlotMap:

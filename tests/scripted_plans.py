@@ -74,6 +74,9 @@ class FakeState:
     def keyless_shard(self) -> Shard:
         return self.slot_map.shards[0]
 
+    def check_redirect(self, code: str, source: Node | None, announced: Node, refreshed: bool) -> Node:
+        return announced  # every redirect is followed here; test_redirect_check.py tests the rule
+
     def refresh(self) -> None:
         if self.refreshed:
             self.slot_map = self.refreshed.pop(0)

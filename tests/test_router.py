@@ -86,6 +86,9 @@ class FakeState:
     def keyless_shard(self) -> Shard:
         return self.keyless
 
+    def check_redirect(self, code: str, source: Node | None, announced: Node, refreshed: bool) -> Node:
+        return announced  # every redirect is followed here; test_redirect_check.py tests the rule
+
 
 class Driver:
     """Runs one ``route`` generator to its end, answering SEND effects from a script.

@@ -265,3 +265,21 @@ def test_node_equality_ignores_the_id_and_name_is_host_port():
     assert Node("h", 1, "abc") == Node("h", 1, "def") == Node("h", 1)
     assert hash(Node("h", 1, "abc")) == hash(Node("h", 1))
     assert Node("h", 1).name == "h:1" == str(Node("h", 1))
+
+
+def test_with_nodes_replaces_every_node_and_drops_the_refused():
+    m1, r1, m2, r2 = Node("a", 1), Node("b", 1), Node("c", 1), Node("d", 1)
+    slot_map = SlotMap.from_ranges([(0, 99, Shard(m1, (r1,))), (100, 16383, Shard(m2, (r2,)))])
+    renamed = {"a": "A", "b": "B", "d": "D"}  # "c" is refused
+
+    def admit(node: Node) -> Node | None:
+        host = renamed.get(node.host)
+        return None if host is None else Node(host, node.port + 1000, node.node_id)
+
+    patched = slot_map.with_nodes(admit)
+    assert patched.slots[0] == Shard(Node("A", 1001), (Node("B", 1001),))
+    assert patched.slots[0] is patched.slots[99]  # a shard stays one object for all its slots
+    assert patched.uncovered() == [(100, 16383)]  # its master was refused
+    assert patched.shards == (patched.slots[0],)
+    assert patched.shard_index[0] == 0 and patched.shard_index[100] == 1
+    assert slot_map.slots[0].master == m1  # the original is untouched

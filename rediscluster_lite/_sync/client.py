@@ -33,6 +33,7 @@ from ..router import RetryPolicy, any_error
 from ..scan import scan_args, scan_plan
 from ..script import Script
 from ..slotmap import Node, parse_address
+from ..state import AddressRemap, AllowedHost, HostPolicy
 from ..transaction import WatchRetry
 from ..urls import parse_url
 from .connection import ConnectionSettings
@@ -74,15 +75,21 @@ class ClusterClient(CommandsMixin, Dispatch):
         decode_responses: bool = False,
         encoding: str = "utf-8",
         max_reply_bytes: int = 1 << 30,
+        allowed_hosts: Iterable[AllowedHost] | None = None,
+        address_remap: AddressRemap | None = None,
     ) -> None:
+        """``allowed_hosts``: the hosts and networks the client may connect to (``None``: any);
+        ``address_remap(host, port)``: the address to connect to for one a node announces. Both apply to
+        the slot map and to redirects; see ``docs/getting-started.md``."""
         nodes = [parse_address(n) for n in startup_nodes]
+        hosts = HostPolicy(allowed_hosts, address_remap)
         if ssl is True:
             ssl = _ssl.create_default_context()
         elif ssl is False:
             ssl = None
         elif ssl is not None and not isinstance(ssl, _ssl.SSLContext):
             raise TypeError("ssl must be an ssl.SSLContext, True (verify with system CAs) or None")
-        self.read_from = ReadFrom.parse(read_from)
+        mode = ReadFrom.parse(read_from)
         self._settings = ConnectionSettings(
             username=username,
             password=password,
@@ -96,10 +103,11 @@ class ClusterClient(CommandsMixin, Dispatch):
         self._topology = Topology(
             nodes,
             self._settings,
-            read_from=self.read_from,
+            read_from=mode,
             max_connections_per_node=max_connections_per_node,
             pool_timeout=pool_timeout,
             refresh_interval=refresh_interval,
+            hosts=hosts,
         )
         self._topology.refresh("startup", force=True, raise_on_failure=True)
 
@@ -112,6 +120,15 @@ class ClusterClient(CommandsMixin, Dispatch):
         for name, value in options.items():
             kwargs.setdefault(name, value)
         return cls([address], **kwargs)
+
+    @property
+    def read_from(self) -> ReadFrom:
+        """The read mode. Setting it (a :class:`ReadFrom` or its name) takes effect on the next command."""
+        return self._topology.read_from
+
+    @read_from.setter
+    def read_from(self, mode: ReadFrom | str) -> None:
+        self._topology.read_from = ReadFrom.parse(mode)
 
     def __repr__(self) -> str:
         names = ", ".join(n.name for n in self._topology.slot_map.masters)

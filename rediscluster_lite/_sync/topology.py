@@ -1,14 +1,21 @@
-"""The live view of the cluster: the current slot map, node pools, and which nodes failed recently.
+"""The blocking shell around :class:`~rediscluster_lite.state.ClusterState`: pools, locks, a clock, fork.
 
-Implements the router's :class:`~rediscluster_lite.router.RoutingState`. Refreshing the map is
-single-flight (one thread asks ``CLUSTER SLOTS``; others wait for its answer) and rate-limited.
+Every decision (refresh order and schedule, down-marks, redirect checks, the keyless rule) is the
+state's; this module only carries them out. It implements the router's
+:class:`~rediscluster_lite.router.RoutingState` by passing ``time.monotonic()`` to the state.
+
+Rules it keeps:
+
+1. Refreshing the map is single-flight: one thread asks ``CLUSTER SLOTS``; the others wait for it
+   (bounded by a connect and a read timeout) and use its answer.
+2. A pool is opened only where the state allows (``connect_refusal``): a host in ``allowed_hosts`` that a
+   slot map or the startup list has named. Credentials go nowhere else.
+3. After ``fork()`` the child gets fresh locks and never reuses a connection of its parent.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import random
 import threading
 import time
 import weakref
@@ -16,10 +23,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..commands import CommandTable
-from ..errors import ClientClosedError, ConnectError, ProtocolError, RedisClusterError, ResponseError
+from ..errors import ClientClosedError, NodeNotAllowedError, ProtocolError, RedisClusterError
 from ..readfrom import ReadFrom
 from ..resp import pack_command
-from ..slotmap import Node, Shard, SlotMap
+from ..slotmap import Node
+from ..state import ClusterState, HostPolicy, refresh_slots
 from .connection import ConnectionSettings
 from .pool import NodePool
 
@@ -27,6 +35,7 @@ __all__ = ["Topology"]
 
 _CLUSTER_SLOTS = pack_command((b"CLUSTER", b"SLOTS"))
 _COMMAND = pack_command((b"COMMAND",))
+_monotonic = time.monotonic
 
 _live: weakref.WeakSet[Topology] = weakref.WeakSet()
 
@@ -40,7 +49,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Topology:
+class Topology(ClusterState):
+    """The state of one client plus its node pools. Attributes read per command (``slot_map``,
+    ``read_from``, ``refresh_due``) are the state's own, so reading them costs nothing extra."""
+
     def __init__(
         self,
         startup_nodes: Iterable[tuple[str, int]],
@@ -52,60 +64,49 @@ class Topology:
         refresh_interval: float | None = 5.0,
         min_refresh_interval: float = 0.1,
         down_for: float = 1.0,
+        hosts: HostPolicy | None = None,
     ) -> None:
-        self.startup_nodes = tuple(Node(h, p) for h, p in startup_nodes)
-        if not self.startup_nodes:
-            raise ValueError("startup_nodes is empty: give at least one 'host:port' of the cluster")
+        super().__init__(
+            [Node(h, p) for h, p in startup_nodes],
+            read_from=read_from,
+            refresh_interval=refresh_interval,
+            min_refresh_interval=min_refresh_interval,
+            down_for=down_for,
+            hosts=hosts,
+        )
         self.settings = settings
-        self.read_from = read_from
         self.max_connections_per_node = max_connections_per_node
         self.pool_timeout = pool_timeout
-        self.refresh_interval = refresh_interval
-        self.min_refresh_interval = min_refresh_interval
-        self.down_for = down_for
-        self.slot_map: SlotMap = SlotMap([None] * 16384, ())
-        # monotonic time of the next periodic refresh; 0 means "at the next command"
-        self.refresh_due = 0.0
-        self.refreshes = 0
-        self._last_refresh = -1e9
         self._pools: dict[str, NodePool] = {}
-        self._down: dict[str, float] = {}
-        self._turns = itertools.count()
         self._refresh_lock = threading.Lock()
         self._pools_lock = threading.Lock()
         self._commands: CommandTable | None = None
         self._closed = False
         _live.add(self)
 
-    # --- RoutingState ------------------------------------------------------------------------------
-
-    def next_turn(self) -> int:
-        return next(self._turns)
+    # --- RoutingState: the state's decisions, at the current time ------------------------------------
 
     def is_down(self, node: Node) -> bool:
-        if not self._down:
+        if not self.down_until:
             return False
-        until = self._down.get(node.name)
-        if until is None:
-            return False
-        if time.monotonic() < until:
-            return True
-        self._down.pop(node.name, None)
-        return False
+        return self.is_down_at(node, _monotonic())
 
     def mark_down(self, node: Node) -> None:
-        self._down[node.name] = time.monotonic() + self.down_for
+        self.mark_down_at(node, _monotonic())
 
     def apply_moved(self, slot: int, node: Node) -> None:
-        # A lost race between two patches is harmless: the full refresh scheduled here fixes both.
-        self.slot_map = self.slot_map.with_moved(slot, node)
-        self.refresh_due = 0.0
-
-    def keyless_shard(self) -> Shard:
-        shards = self.slot_map.shards
-        if not shards:
-            raise LookupError
-        return random.choice(shards)
+        """A ``MOVED`` to ``node`` (as announced). Every caller comes here (router, pub/sub, transactions),
+        so the redirect rule is kept once: a node the map does not name is followed only if a refresh
+        names it; otherwise :class:`NodeNotAllowedError`."""
+        if self.move_slot(slot, node):
+            return
+        verdict = self.check_redirect("MOVED", None, node, refreshed=False)
+        if verdict is None:
+            self.refresh(f"MOVED to unknown node {node.name}")
+            verdict = self.check_redirect("MOVED", None, node, refreshed=True)
+        if isinstance(verdict, NodeNotAllowedError):
+            raise verdict
+        self.move_slot(slot, node)
 
     # --- pools -------------------------------------------------------------------------------------
 
@@ -114,6 +115,9 @@ class Topology:
         if pool is None:
             if self._closed:  # close() emptied the pools, so a closed client always lands here
                 raise ClientClosedError("this ClusterClient is closed")
+            refusal = self.connect_refusal(node)
+            if refusal is not None:
+                raise refusal
             with self._pools_lock:
                 pool = self._pools.get(node.name)
                 if pool is None:
@@ -152,7 +156,7 @@ class Topology:
         Single-flight: if another thread is already refreshing, wait for it and use its result.
         Rate-limited: at most one refresh per ``min_refresh_interval`` unless ``force``.
         """
-        if not force and time.monotonic() - self._last_refresh < self.min_refresh_interval:
+        if not self.refresh_wanted(_monotonic(), force):
             return False
         if not self._refresh_lock.acquire(blocking=False):
             budget = (self.settings.connect_timeout or 5.0) + (self.settings.socket_timeout or 5.0)
@@ -164,46 +168,23 @@ class Topology:
         finally:
             self._refresh_lock.release()
 
-    def _refresh_candidates(self) -> list[Node]:
-        known = list(self.slot_map.nodes)
-        random.shuffle(known)
-        seen = {n.name for n in known}
-        ordered = known + [n for n in self.startup_nodes if n.name not in seen]
-        # Nodes that just failed are asked last, not skipped: they may be all we have.
-        return [n for n in ordered if not self.is_down(n)] + [n for n in ordered if self.is_down(n)]
-
     def _load(self, raise_on_failure: bool) -> bool:
-        errors: list[str] = []
-        for node in self._refresh_candidates():
-            try:
-                reply = self.call(node, _CLUSTER_SLOTS)
-                if isinstance(reply, ResponseError):
-                    raise reply
-                new_map = SlotMap.from_cluster_slots(reply, node.host)
-            except (RedisClusterError, OSError) as exc:
-                if isinstance(exc, ResponseError) and raise_on_failure and "auth" in str(exc).lower():
-                    raise  # wrong credentials: every node will say the same; say it now
-                errors.append(f"{node.name}: {exc}")
-                if isinstance(exc, ConnectError):
-                    self.mark_down(node)
-                continue
-            if not new_map.shards:
-                errors.append(f"{node.name}: no slots assigned")
-                continue
-            self.slot_map = new_map
-            self.refreshes += 1
-            now = time.monotonic()
-            self._last_refresh = now
-            self.refresh_due = now + self.refresh_interval if self.refresh_interval else float("inf")
-            self._prune_pools(new_map.nodes)
-            return True
-        now = time.monotonic()
-        self._last_refresh = now
-        # Not every command should pay a round of failing connects: try again in a second.
-        self.refresh_due = now + min(self.refresh_interval or 1.0, 1.0)
-        if raise_on_failure:
-            raise ConnectError("could not load the cluster's slot map from any node: " + "; ".join(errors))
-        return False
+        """Carry out :func:`~rediscluster_lite.state.refresh_slots`: ask each node it names."""
+        steps = refresh_slots(self, _monotonic(), raise_on_failure)
+        try:
+            node = next(steps)
+            while True:
+                try:
+                    outcome = self.call(node, _CLUSTER_SLOTS)
+                except (RedisClusterError, OSError) as exc:
+                    outcome = exc
+                node = steps.send((_monotonic(), outcome))
+        except StopIteration as done:
+            new_map = done.value
+        if new_map is None:
+            return False
+        self._prune_pools(new_map.nodes)
+        return True
 
     # --- the command table -------------------------------------------------------------------------
 
@@ -215,7 +196,7 @@ class Topology:
         return table
 
     def _load_commands(self) -> CommandTable:
-        for node in list(self.slot_map.masters) or list(self.startup_nodes):
+        for node in self.command_table_nodes():
             try:
                 reply = self.call(node, _COMMAND)
             except (RedisClusterError, OSError):
