@@ -179,7 +179,10 @@ def _targets(state: RoutingState, slot: int | None, readonly: bool) -> tuple[Sha
 
 def _read_order(state: RoutingState, mode: ReadFrom, shard: Shard) -> list[Node]:
     """The read mode's candidates for ``shard`` (one turn of its rotation), nodes marked down last."""
-    nodes = read_candidates(mode, shard, state.next_turn())
+    return _down_last(state, read_candidates(mode, shard, state.next_turn()))
+
+
+def _down_last(state: RoutingState, nodes: Sequence[Node]) -> list[Node]:
     # Nodes that failed recently go last, not away: if all are down, still try them in order.
     up = [n for n in nodes if not state.is_down(n)]
     if len(up) < len(nodes):
@@ -199,21 +202,24 @@ def direct_target(state: RoutingState, slot: int | None, readonly: bool) -> Node
     return None if shard is None else shard.master
 
 
-def direct_read(state: RoutingState, slot: int) -> tuple[Node, bool, tuple[Shard, list[Node]]] | None:
+def direct_read(state: RoutingState, slot: int) -> tuple[Node, bool, tuple[Shard, Sequence[Node]]] | None:
     """Rule 1 for a keyed read under a read mode other than PRIMARY, without a generator:
     ``(node, replica_read, resume)`` where ``node`` is the mode's first candidate for the slot's shard.
 
     If that attempt fails, the shell hands :func:`route` its outcome as ``first`` and ``resume``, so the
-    router goes on with the shard's next candidates. ``None``: let :func:`route` decide.
+    router goes on with the shard's next candidates. ``None`` (the slot is uncovered, the mode has no
+    candidate, or the first one is marked down): let :func:`route` decide.
     """
     shard = state.slot_map.slots[slot]
     if shard is None:
         return None
-    order = _read_order(state, state.read_from, shard)
+    order = read_candidates(state.read_from, shard, state.next_turn())
     if not order:
         return None
     node = order[0]
-    return node, node != shard.master, (shard, order[1:])
+    if state.is_down(node):
+        return None
+    return node, node != shard.master, (shard, order)
 
 
 # Verdicts of Attempt.handle(): what one outcome means for one command.
@@ -379,7 +385,8 @@ def route(
     """
     attempt = Attempt(slot, readonly, repeatable)
     if resume is not None and first is not None:
-        attempt.resume(*resume)
+        shard, order = resume  # the candidates after the one tried first, nodes marked down last
+        attempt.resume(shard, _down_last(state, order[1:]))
     else:
         resume = None
     while True:

@@ -643,10 +643,26 @@ def run_direct_read(state: FakeState, replies: list, slot: int = 100):
 def test_direct_read_picks_what_route_would_pick_first(mode, turn):
     from rediscluster_lite.router import direct_read
 
-    node, replica_read, (shard, rest) = direct_read(FakeState(read_from=mode, turn=turn), 100)
+    node, replica_read, (shard, candidates) = direct_read(FakeState(read_from=mode, turn=turn), 100)
     assert (node, replica_read) == ORDERS[mode][turn][0]
     order = [n for n, _ in candidate_order(FakeState(read_from=mode, turn=turn))]
-    assert shard is SHARD1 and [node, *rest] == order
+    assert shard is SHARD1 and list(candidates) == order
+
+
+def test_direct_read_leaves_a_first_candidate_marked_down_to_route():
+    from rediscluster_lite.router import direct_read
+
+    state = FakeState(read_from=ReadFrom.REPLICA_PREFERRED)
+    state.down.add(R1A)
+    assert direct_read(state, 100) is None  # route() orders the candidates, R1A last
+
+
+def test_a_resumed_read_tries_candidates_marked_down_last():
+    state = FakeState(read_from=ReadFrom.REPLICA_PREFERRED)
+    state.down.add(R1B)
+    reply, sends, _ = run_direct_read(state, [ReadError("reset", R1A.name), b"$1\r\nv\r\n"])
+    assert reply == b"v"
+    assert sends == [(R1A, False, True), (M1, False, False)]  # R1B is down: the master before it
 
 
 def test_direct_read_leaves_uncovered_slots_and_empty_modes_to_route():

@@ -18,7 +18,7 @@ from ..batch import after_asking, drop_asking_replies
 from ..commands import refuse_connection_state, slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..resp import ASKING, READONLY
-from ..router import RetryPolicy, direct_target, route, route_batch
+from ..router import RetryPolicy, direct_read, direct_target, route, route_batch
 from ..slotmap import Node
 from .connection import ConnectionSettings
 from .drive import drive_batch, drive_route
@@ -111,14 +111,22 @@ class Dispatch:
         topology = self._topology
         if _monotonic() >= topology.refresh_due:
             topology.refresh("periodic")
-        first = None
+        first = resume = None
         node = direct_target(topology, slot, readonly)
         if node is not None:
             outcome = self._send(node, packed, False, False, block)
             if not isinstance(outcome, BaseException):
                 return outcome  # the hot path: no generator, no effects
             first = (node, outcome)
-        steps = route(topology, self._policy, slot, readonly, readonly, first)
+        elif readonly and slot is not None:  # a read under a read mode: its first candidate, still no generator
+            read = direct_read(topology, slot)
+            if read is not None:
+                node, replica_read, resume = read
+                outcome = self._send(node, packed, False, replica_read, block)
+                if not isinstance(outcome, BaseException):
+                    return outcome
+                first = (node, outcome)
+        steps = route(topology, self._policy, slot, readonly, readonly, first, resume)
         return drive_route(steps, self._send, topology, packed, block)
 
     def _send(self, node: Node, packed: bytes, asking: bool, replica_read: bool, block: float | None = None) -> Any:
