@@ -61,8 +61,11 @@ class ReadError(ConnectionError):
 class MaybeAppliedError(ReadError):
     """A non-repeatable command was sent, then the connection broke: the server may have applied it.
 
-    The client does not resend such a command by itself; the caller decides.
+    The client does not resend such a command by itself; the caller decides. ``history``: what the
+    command met before, oldest first, as ``(kind, node, detail)`` tuples.
     """
+
+    history: tuple = ()
 
 
 class TimeoutError(RedisClusterError, builtins.TimeoutError):  # noqa: A001 - deliberate shadow
@@ -122,7 +125,13 @@ class WatchError(RedisClusterError):
 
 
 class ClusterError(RedisClusterError):
-    """The cluster as a whole could not serve the command."""
+    """The cluster as a whole could not serve the command.
+
+    ``history``: when a redirect or retry budget ran out, what the command met, oldest first, as
+    ``(kind, node, detail)`` tuples (empty otherwise).
+    """
+
+    history: tuple = ()
 
 
 class ClusterDownError(ClusterError):

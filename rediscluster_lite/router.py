@@ -315,35 +315,44 @@ class Attempt:
         return AGAIN, None
 
     def handle(self, state: RoutingState, policy: RetryPolicy, node: Node, outcome: Any) -> tuple[int, Any]:
-        """Judge one outcome: ``(DONE, reply)``, ``(AGAIN, None)``, ``(WAIT, (delay, refresh))``, ``(FAIL, exc)``."""
+        """Judge one outcome: ``(DONE, reply)``, ``(AGAIN, None)``, ``(WAIT, (delay, refresh))``, ``(FAIL, exc)``.
+
+        An error raised because a budget ran out carries this command's ``history`` (oldest first)."""
         if not isinstance(outcome, BaseException):
             return DONE, outcome
-        history = self.history
         if isinstance(outcome, ResponseError):
             code = outcome.code
             if code == "MOVED" or code == "ASK":
                 return self._redirect(state, policy, node, code, outcome.message)
             if code == "TRYAGAIN" or code == "CLUSTERDOWN":
-                self.retries += 1
-                history.append((code, node.name, outcome.message))
-                if self.retries > policy.max_retries:
-                    if code == "CLUSTERDOWN":
-                        return FAIL, ClusterDownError(
-                            f"{outcome.message} (from {node.name}, after {self.retries - 1} retries)"
-                        )
-                    return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
-                if code == "CLUSTERDOWN":
-                    self.queue = []
-                    return WAIT, (policy.backoff(self.retries), True)
-                self.queue = [node]  # same node; ``asking`` is kept for a key being imported
-                return WAIT, (policy.backoff(self.retries), False)
+                return self._busy(policy, node, code, outcome.message)
             return FAIL, outcome
-
         if isinstance(outcome, (PoolTimeout, ReplyDecodeError)):
             # PoolTimeout: local congestion, nothing was sent. ReplyDecodeError: the reply arrived whole
             # (the command ran) but is not valid text for decode_responses. Neither is the node's fault.
             return FAIL, outcome
-        # A transport failure: ConnectError, WriteError, ReadError, a timeout, or a protocol error.
+        return self._transport(state, policy, node, outcome)
+
+    def _busy(self, policy: RetryPolicy, node: Node, code: str, message: str) -> tuple[int, Any]:
+        """Rule 4: TRYAGAIN resends to the same node, CLUSTERDOWN after a refresh; both after a backoff."""
+        self.retries += 1
+        history = self.history
+        history.append((code, node.name, message))
+        if self.retries > policy.max_retries:
+            if code == "CLUSTERDOWN":
+                error = ClusterDownError(f"{message} (from {node.name}, after {self.retries - 1} retries)")
+                error.history = tuple(history)
+                return FAIL, error
+            return FAIL, TooManyRedirects(_budget_message(self.slot, history), tuple(history))
+        if code == "CLUSTERDOWN":
+            self.queue = []
+            return WAIT, (policy.backoff(self.retries), True)
+        self.queue = [node]  # same node; ``asking`` is kept for a key being imported
+        return WAIT, (policy.backoff(self.retries), False)
+
+    def _transport(self, state: RoutingState, policy: RetryPolicy, node: Node, outcome: Exception) -> tuple[int, Any]:
+        """Rules 5 and 7: ConnectError, WriteError, ReadError, a timeout, or a protocol error."""
+        history = self.history
         history.append((type(outcome).__name__, node.name, str(outcome)))
         state.mark_down(node)
         nothing_sent = isinstance(outcome, ConnectError)
@@ -354,6 +363,7 @@ class Attempt:
                 node.name,
             )
             error.__cause__ = outcome
+            error.history = tuple(history)
             return FAIL, error
         if isinstance(outcome, (TimeoutError, ProtocolError)) and not nothing_sent:
             return (AGAIN, None) if self.queue else (FAIL, outcome)

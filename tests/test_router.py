@@ -694,3 +694,25 @@ def test_a_moved_direct_read_follows_the_patched_map():
     assert reply == b"v"
     assert sends == [(R1A, False, True), (M2, False, False)]  # the new shard has no replica: its master
     assert state.moved == [(100, M2)]
+
+
+def test_errors_raised_when_a_budget_runs_out_carry_the_commands_history():
+    d = Driver(FakeState(), [err("CLUSTERDOWN The cluster is down")], RetryPolicy(max_retries=1))
+    with pytest.raises(ClusterDownError) as down:
+        d.run(slot=100)
+    assert [kind for kind, _, _ in down.value.history] == ["CLUSTERDOWN", "CLUSTERDOWN"]
+    d = Driver(FakeState(), [err(f"MOVED 100 {M2.name}"), ReadError("reset", M2.name)])
+    with pytest.raises(MaybeAppliedError) as maybe:
+        d.run(slot=100, readonly=False)
+    assert maybe.value.history == (("MOVED", M1.name, M2.name), ("ReadError", M2.name, "reset"))
+
+
+def test_the_retry_policy_is_an_immutable_value():
+    import attrs
+
+    policy = RetryPolicy(max_retries=2)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        policy.max_retries = 5  # type: ignore[misc]
+    assert attrs.evolve(policy, max_retries=5).max_retries == 5 and policy.max_retries == 2
+    with pytest.raises(ValueError):
+        RetryPolicy(max_redirects=-1)
