@@ -1,8 +1,7 @@
-"""RESP on the wire: pack commands to bytes, and the reader that turns bytes into values.
+"""RESP on the wire, outbound: pack commands to bytes. (Bytes back into replies: ``reader.py``.)
 
-Pure code: nothing here touches a socket. Error replies become :class:`ResponseError` *values*
-(hiredis's ``replyError=`` hook), so ``MOVED``/``ASK``/``TRYAGAIN`` are data the router inspects,
-never exceptions whose ``except`` order could confuse anyone.
+Pure code: nothing here touches a socket. Bad arguments are a ``TypeError`` naming the argument, before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -12,14 +11,13 @@ from typing import Any
 
 import hiredis
 
-from .errors import ProtocolError, ResponseError
 from .keyslot import crc16_raw, encode_key, key_slot
+from .reader import INCOMPLETE, new_reader  # re-exported: replies the library builds itself
 
 __all__ = [
     "ASKING",
     "INCOMPLETE",
     "READONLY",
-    "ReaderProtocolError",
     "new_reader",
     "command_head",
     "pack_command",
@@ -30,7 +28,6 @@ __all__ = [
 ]
 
 _pack = hiredis.pack_command
-ReaderProtocolError = hiredis.ProtocolError
 
 ASKING = _pack((b"ASKING",))
 READONLY = _pack((b"READONLY",))
@@ -179,29 +176,3 @@ def _name(args: Sequence[Any]) -> str:
     if isinstance(first, (bytes, bytearray)):
         first = bytes(first).decode("utf-8", "replace")
     return repr(str(first).upper())
-
-
-class _Incomplete:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "INCOMPLETE"
-
-
-# What a reader's gets() returns while no whole reply is buffered. Not hiredis's default False: a reply can
-# never be this object, so ``list.extend(iter(reader.gets, INCOMPLETE))`` drains every buffered reply at C
-# speed (with False as the sentinel, an integer reply 0 would compare equal and end the drain).
-INCOMPLETE: Any = _Incomplete()
-
-
-def new_reader(encoding: str | None = None) -> hiredis.Reader:
-    """A hiredis reader whose error replies are ResponseError values (not raised); ``gets()`` returns
-    :data:`INCOMPLETE` while no whole reply is buffered."""
-    if encoding:
-        return hiredis.Reader(replyError=ResponseError, encoding=encoding, errors="strict", notEnoughData=INCOMPLETE)
-    return hiredis.Reader(replyError=ResponseError, notEnoughData=INCOMPLETE)
-
-
-def protocol_error(exc: Exception, node: str) -> ProtocolError:
-    """Translate hiredis's parser error into the library's, naming the node."""
-    return ProtocolError(f"invalid reply from {node}: {exc}")

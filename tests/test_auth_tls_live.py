@@ -86,7 +86,7 @@ def test_tls_with_the_cluster_ca(tls_cluster):
             client.set(f"tls:{i}", i)
             assert client.get(f"tls:{i}") == str(i).encode()
         conn = client._topology.pools()[0]._idle[0]
-        assert conn.sock.version() is not None  # an SSLSocket with a negotiated protocol
+        assert conn.stream.sock.version() is not None  # an SSLSocket with a negotiated protocol
 
 
 def test_tls_verification_is_on_by_default(tls_cluster):

@@ -90,7 +90,7 @@ def test_the_read_timeout_is_restored_after_a_blocking_call(client):
     node = client.node_for(key)
     pool = client._topology.pool(node)
     (conn,) = pool._idle  # the connection BLPOP used, back in the pool
-    raw = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.calcsize("ll"))
+    raw = conn.stream.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.calcsize("ll"))
     seconds, micros = struct.unpack("ll", raw)
     assert seconds + micros / 1e6 == pytest.approx(0.3, abs=0.01)
 

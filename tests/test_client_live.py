@@ -211,7 +211,7 @@ def test_forked_child_never_reuses_the_parents_sockets(client):
     key = unique("fork")
     client.set(key, "parent")
     parent_conns = {id(c) for pool in client._topology.pools() for c in pool._idle}
-    parent_fds = {c.sock.fileno() for pool in client._topology.pools() for c in pool._idle}
+    parent_fds = {c.stream.fileno() for pool in client._topology.pools() for c in pool._idle}
     assert parent_fds
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -222,7 +222,7 @@ def test_forked_child_never_reuses_the_parents_sockets(client):
             inherited = [c for pool in client._topology.pools() for c in pool._idle if id(c) in parent_conns]
             value = client.get(key)
             client.set(key + ":child", "child")
-            fresh = {c.sock.fileno() for pool in client._topology.pools() for c in pool._idle}
+            fresh = {c.stream.fileno() for pool in client._topology.pools() for c in pool._idle}
             ok = not inherited and value == b"parent"
             os.write(write_end, f"{ok} {sorted(fresh)}".encode())
             status = 0

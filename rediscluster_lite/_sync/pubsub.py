@@ -15,25 +15,19 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import (
-    ClientClosedError,
-    ConnectionError,
-    ProtocolError,
-    ReplyDecodeError,
-    TimeoutError,
-)
+from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutError
+from ..link_health import LinkHealth
 from ..pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler, PubSubCore
-from ..resp import INCOMPLETE, ReaderProtocolError, pack_command
+from ..reader import INCOMPLETE
+from ..resp import pack_command
 from ..slotmap import Node, parse_address
 from .connection import Connection
 from .link import ClusterLink, HasLink, link_of
 
 __all__ = ["PubSub"]
 
-_BUFFER_SIZE = 65536
 _LISTEN_SLICE = 1.0  # listen() wakes this often to notice that nothing is subscribed any more
 _MAX_POLL_MS = 3_600_000
-_TAIL = 24  # bytes kept from each read, so a size header split across two reads is still seen whole
 _LINK_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 
 
@@ -65,18 +59,21 @@ class PubSub:
         preferred = Node(*parse_address(node)) if node is not None else None
         self._core = PubSubCore(self._settings.encoding, node=preferred)
         self.ignore_subscribe_messages = ignore_subscribe_messages
-        self.health_check_interval = health_check_interval
+        self._health = LinkHealth(self._settings.socket_timeout, health_check_interval)
         self._conns: dict[str, Connection] = {}
         self._fds: dict[int, str] = {}
         self._poller = select.poll()
         self._queue: deque[Any] = deque()
-        self._buf = bytearray(_BUFFER_SIZE)
-        self._last_read: dict[str, float] = {}
-        # link -> when it last had to answer and has not yet (reset by each read while answers are due)
-        self._awaiting: dict[str, float] = {}
-        self._partial: dict[str, int] = {}
-        self._tail: dict[str, bytes] = {}
         self._closed = False
+
+    @property
+    def health_check_interval(self) -> float | None:
+        """Seconds of silence after which a link is sent a ``PING`` (``None``: never)."""
+        return self._health.interval
+
+    @health_check_interval.setter
+    def health_check_interval(self, seconds: float | None) -> None:
+        self._health.interval = seconds or None
 
     def __repr__(self) -> str:
         links = ", ".join(f"{link}={conn.node.name}" for link, conn in self._conns.items())
@@ -212,31 +209,15 @@ class PubSub:
     # --- the loop's parts ------------------------------------------------------------------------------------
 
     def _next_wake(self) -> float:
-        wake = self._core.next_due()
-        limit = self._settings.socket_timeout
-        interval = self.health_check_interval
-        for link in self._conns:
-            waiting = self._awaiting.get(link)
-            if waiting is not None:
-                if limit is not None:
-                    wake = min(wake, waiting + limit)
-            elif interval:
-                wake = min(wake, self._last_read.get(link, 0.0) + interval)
-        return wake
+        return self._health.next_check(list(self._conns), self._core.next_due())
 
     def _maintain(self, now: float) -> None:
         """Health checks, then whatever the core has due (reconnections, resubscriptions)."""
-        # Every command on a link (a subscribe, a PING) must see a reply within socket_timeout: a node that
-        # hangs, or a network that drops packets silently, is then treated like a closed connection.
-        limit = self._settings.socket_timeout
-        interval = self.health_check_interval
-        for link in list(self._conns):
-            waiting = self._awaiting.get(link)
-            if waiting is not None:
-                if limit is not None and now - waiting > limit:
-                    self._lose(link, now)
-            elif interval and now - self._last_read.get(link, now) >= interval:
-                self._core.queue_ping(link)  # silent for a while: make it say something
+        lost, to_ping = self._health.check(list(self._conns), now)
+        for link in lost:
+            self._lose(link, now)
+        for link in to_ping:
+            self._core.queue_ping(link)  # silent for a while: make it say something
         for link in self._core.idle_links():  # every channel left that node (unsubscribed, or moved away)
             self._lose(link, now)
         self._flush(now)
@@ -260,7 +241,7 @@ class PubSub:
             except _LINK_ERRORS:
                 self._lose(link, now)
                 continue
-            self._awaiting.setdefault(link, now)
+            self._health.asked(link, now)
 
     def _open(self, link: str, node: Node, now: float) -> Connection | None:
         conn = Connection(node, self._settings)
@@ -271,18 +252,15 @@ class PubSub:
             self._core.link_lost(link, now)
             return None
         self._conns[link] = conn
-        fd = conn.sock.fileno()  # type: ignore[union-attr]
+        fd = conn.stream.fileno()  # type: ignore[union-attr]
         self._fds[fd] = link
         self._poller.register(fd, select.POLLIN)
-        self._last_read[link] = now
+        self._health.opened(link, now)
         return conn
 
     def _close_link(self, link: str) -> None:
         conn = self._conns.pop(link, None)
-        self._last_read.pop(link, None)
-        self._awaiting.pop(link, None)
-        self._partial.pop(link, None)
-        self._tail.pop(link, None)
+        self._health.forget(link)
         if conn is None:
             return
         for fd, name in list(self._fds.items()):
@@ -317,12 +295,12 @@ class PubSub:
 
     def _read(self, link: str, now: float) -> None:
         conn = self._conns.get(link)
-        if conn is None or conn.sock is None:
+        if conn is None or conn.stream is None:
             return
-        sock = conn.sock
+        stream, reader = conn.stream, conn.reader
         while True:
             try:
-                n = sock.recv_into(self._buf)
+                n = stream.recv_into(reader.buffer)
             except (BlockingIOError, _ssl.SSLWantReadError):
                 return  # TLS: a partial record; poll says when the rest is here
             except OSError:  # includes the kernel timeout, and TimeoutError on TLS sockets
@@ -331,65 +309,44 @@ class PubSub:
             if n == 0:
                 self._lose(link, now)
                 return
-            self._last_read[link] = now
+            self._health.heard(link, now)
             try:
-                self._feed(link, conn, n)
+                reply = reader.received(n)  # sizes guarded, parser errors translated
+                if reply is not INCOMPLETE and not self._deliver(link, reply, now):
+                    return
+                if not self._drain(link, conn, now):
+                    return
             except ProtocolError:
                 self._lose(link, now)  # garbage or an oversized reply: start afresh on a new connection
                 return
-            if not self._drain(link, conn, now):
-                return
             # TLS decrypts whole records: bytes may wait inside the SSL object where poll() cannot see them.
-            if not (isinstance(sock, _ssl.SSLSocket) and sock.pending()):
+            if not stream.pending():
                 return
-
-    def _feed(self, link: str, conn: Connection, n: int) -> None:
-        """Feed ``n`` bytes to the reader, refusing sizes over ``max_reply_bytes`` before hiredis allocates."""
-        settings = self._settings
-        limit = settings.max_reply_bytes
-        buf = self._buf
-        tail = self._tail.get(link, b"")
-        huge = settings.huge_count.search(buf, 0, n) or (tail and settings.huge_count.search(tail + bytes(buf[:_TAIL])))
-        self._tail[link] = bytes(buf[max(0, n - _TAIL) : n])
-        if huge:
-            size = int(huge.group(2)) * (1 if huge.group(1) in b"$!=" else 3)
-            if size > limit:
-                raise ProtocolError(f"{conn.node.name} announced a reply over max_reply_bytes ({limit})")
-        partial = self._partial.get(link, 0) + n
-        if partial > limit:
-            raise ProtocolError(f"reply from {conn.node.name} exceeds max_reply_bytes ({limit})")
-        self._partial[link] = partial
-        conn.reader.feed(buf, 0, n)
 
     def _drain(self, link: str, conn: Connection, now: float) -> bool:
         """Hand every complete reply to the core. False if the link was lost on the way."""
-        reader, core = conn.reader, self._core
+        replies: list = []
         while True:
-            try:
-                reply = reader.gets()
-            except ReaderProtocolError:
-                self._lose(link, now)
-                return False
-            except UnicodeDecodeError as exc:
-                # hiredis consumed the whole reply: the stream is in step; the caller hears of the lost message.
-                error = ReplyDecodeError(f"a message from {conn.node.name} is not valid {self._settings.encoding}")
-                error.__cause__ = exc
-                self._queue.append(error)
-                continue
-            if reply is INCOMPLETE:
-                if not reader.has_data():
-                    self._partial[link] = 0
-                if core.pending.get(link):
-                    self._awaiting[link] = now  # it spoke: give the rest of the answers a new timeout
-                else:
-                    self._awaiting.pop(link, None)
+            conn.reader.drain(replies, 1)  # one at a time: a reply can close this link
+            if not replies:
+                self._health.settled(link, now, bool(self._core.pending.get(link)))
                 return True
-            try:
-                item, effect = core.on_reply(link, reply, now)
-            except ProtocolError:
-                self._lose(link, now)
+            if not self._deliver(link, replies.pop(), now):
                 return False
-            if effect is not None and effect[0] == MOVED:
-                self._topology.apply_moved(effect[1], effect[2])
-            if item is not None:
-                self._queue.append(item)
+
+    def _deliver(self, link: str, reply: object, now: float) -> bool:
+        """One reply to the core (a ReplyDecodeError value goes to the caller). False if the link was lost."""
+        core = self._core
+        if isinstance(reply, ProtocolError):  # not valid text: the message is lost, the stream is in step
+            self._queue.append(reply)
+            return True
+        try:
+            item, effect = core.on_reply(link, reply, now)
+        except ProtocolError:
+            self._lose(link, now)
+            return False
+        if effect is not None and effect[0] == MOVED:
+            self._topology.apply_moved(effect[1], effect[2])
+        if item is not None:
+            self._queue.append(item)
+        return True
