@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cluster_helpers import busy_port
 
 from rediscluster_lite import ClusterClient, cli, key_slot
 from rediscluster_lite.cli import ENV_DATA_DIR, pid_running
@@ -411,14 +411,7 @@ def test_cluster_up_without_redis_server(tmp_path):
 @pytest.mark.live
 def test_cluster_up_on_a_busy_port(tmp_path):
     data_dir = tmp_path / "lc"
-    with socket.socket() as busy:
-        for port in random.sample(range(20000, 30000), 200):  # base_port + 10000 (bus ports) must fit
-            try:
-                busy.bind(("127.0.0.1", port))
-                break
-            except OSError:
-                continue
-        busy.listen()
+    with busy_port() as port:
         r = run("cluster", "up", "--base-port", str(port), "--data-dir", str(data_dir))
     line = assert_one_line_error(r, code=1)
     assert f"port 127.0.0.1:{port} is in use" in line

@@ -7,14 +7,13 @@ two restarts (~2 s).
 from __future__ import annotations
 
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cluster_helpers import busy_port
 
 from rediscluster_lite.cli import pid_running
 from rediscluster_lite.demo import STEPS, run_demo
@@ -85,14 +84,7 @@ def test_demo_end_to_end():
 
 
 def test_demo_failure_is_one_line_and_exit_1(capsys):
-    with socket.socket() as busy:
-        for port in random.sample(range(20000, 30000), 200):  # base_port + 10000 (bus ports) must fit
-            try:
-                busy.bind(("127.0.0.1", port))
-                break
-            except OSError:
-                continue
-        busy.listen()
+    with busy_port() as port:
         assert run_demo(base_port=port) == 1
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1
