@@ -245,6 +245,20 @@ class ClusterState:
         self.refresh_due = 0.0
         return True
 
+    def follow_moved(self, slot: int, announced: Node) -> Generator[str, None, None]:
+        """Apply a ``MOVED`` met outside the router (pub/sub): yields a refresh reason when the map must be
+        reloaded first (the shell refreshes, then resumes); raises NodeNotAllowedError when the redirect
+        may not be followed."""
+        if self.move_slot(slot, announced):
+            return
+        verdict = self.check_redirect("MOVED", None, announced, refreshed=False)
+        if verdict is None:
+            yield f"MOVED to unknown node {announced.name}"
+            verdict = self.check_redirect("MOVED", None, announced, refreshed=True)
+        if isinstance(verdict, NodeNotAllowedError):
+            raise verdict
+        self.move_slot(slot, announced)
+
     # --- the refresh schedule ----------------------------------------------------------------------
 
     def refresh_wanted(self, now: float, force: bool = False) -> bool:

@@ -79,7 +79,9 @@ def watch_redirected(state: RoutingState, reply: Any) -> WatchError | None:
         return None
     slot, node = parse_redirect(reply.message)
     if reply.code == "MOVED":
-        state.apply_moved(slot, node)
+        # Patched when the map names that host; otherwise the next try's MOVED goes through the router's
+        # redirect check, which refreshes first. Either way nothing here waits on I/O.
+        state.move_slot(slot, node)
         why = f"slot {slot} moved to {node.name}"
     else:  # mid-migration: the slot still belongs to this node, so the map stays as it is
         why = f"slot {slot} is migrating to {node.name}"

@@ -67,9 +67,10 @@ class FakeState:
     def mark_down(self, node: Node) -> None:
         self.marked.append(node)
 
-    def apply_moved(self, slot: int, node: Node) -> None:
+    def move_slot(self, slot: int, node: Node) -> bool:
         self.moved.append((slot, node))
         self.slot_map = self.slot_map.with_moved(slot, node)
+        return True
 
     def keyless_shard(self) -> Shard:
         return self.slot_map.shards[0]

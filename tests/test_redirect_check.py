@@ -284,8 +284,9 @@ class ClockedState(ClusterState):
     def mark_down(self, node: Node) -> None:
         self.mark_down_at(node, 0.0)
 
-    def apply_moved(self, slot: int, node: Node) -> None:
-        assert self.move_slot(slot, node)
+    def move_slot(self, slot: int, node: Node) -> bool:
+        assert super().move_slot(slot, node)
+        return True
 
 
 OWNER = Node("10.0.0.1", 7000)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..commands import CommandTable
-from ..errors import ClientClosedError, NodeNotAllowedError, ProtocolError, RedisClusterError
+from ..errors import ClientClosedError, ProtocolError, RedisClusterError
 from ..readfrom import ReadFrom
 from ..resp import pack_command
 from ..slotmap import Node
@@ -95,18 +95,11 @@ class Topology(ClusterState):
         self.mark_down_at(node, _monotonic())
 
     def apply_moved(self, slot: int, node: Node) -> None:
-        """A ``MOVED`` to ``node`` (as announced). Every caller comes here (router, pub/sub, transactions),
-        so the redirect rule is kept once: a node the map does not name is followed only if a refresh
-        names it; otherwise :class:`NodeNotAllowedError`."""
-        if self.move_slot(slot, node):
-            return
-        verdict = self.check_redirect("MOVED", None, node, refreshed=False)
-        if verdict is None:
-            self.refresh(f"MOVED to unknown node {node.name}")
-            verdict = self.check_redirect("MOVED", None, node, refreshed=True)
-        if isinstance(verdict, NodeNotAllowedError):
-            raise verdict
-        self.move_slot(slot, node)
+        """A ``MOVED`` to ``node`` (as announced) met outside the router (pub/sub), carried out as
+        :meth:`follow_moved` decides: a node the map does not name is followed only if a refresh names it;
+        otherwise :class:`NodeNotAllowedError`."""
+        for reason in self.follow_moved(slot, node):
+            self.refresh(reason)
 
     # --- pools -------------------------------------------------------------------------------------
 
