@@ -84,7 +84,11 @@ class ReplyLimits:
         huge = self.huge_header
         # (find(), not `in`: bytes.__contains__ first tries the needle as an int, raising TypeError.)
         maybe = n >= self.shortest and chunk[:n].translate(_HEADER_SHAPE).find(self.digit_run) >= 0
-        found = (maybe and huge.search(chunk, 0, n)) or (tail and huge.search(tail + bytes(chunk[:_TAIL])))
+        if tail:
+            tail += bytes(chunk[:_TAIL])
+            if tail.translate(_HEADER_SHAPE).find(self.digit_run) < 0:
+                tail = b""
+        found = (maybe and huge.search(chunk, 0, n)) or (tail and huge.search(tail))
         if found:
             size = int(found.group(2)) * (1 if found.group(1) in b"$!=" else 3)
             if size > self.max_reply_bytes:
@@ -97,7 +101,7 @@ class ReplyReader:
     """Replies of one connection. The shell reads into :attr:`buffer`, then calls :meth:`received`.
 
     Hot paths may call the hiredis methods directly (``has_data``, ``gets``: bound C methods); anything they
-    raise goes through :meth:`failed`. Call :meth:`expect_reply` when a new reply starts at a clean boundary
+    raise goes through :meth:`failed`. Set :attr:`at_boundary` when a new reply starts at a clean boundary
     (nothing buffered, nothing half-parsed): only then may a big bulk string bypass hiredis.
     """
 
@@ -111,8 +115,9 @@ class ReplyReader:
         "_hiredis",
         "_own",
         "_tail",
+        "_quick",
         "_total",
-        "_fresh",
+        "at_boundary",
         "_big",
     )
 
@@ -124,8 +129,11 @@ class ReplyReader:
         self.buffer: Any = self._own  # where the next bytes go
         self._reset_hiredis()
         self._tail = b""
+        self._quick = (limits.max_reply_bytes, limits.shortest, limits.digit_run)  # received() reads these
         self._total = 0  # bytes received since the last whole reply
-        self._fresh = False
+        # Set by the shell when the next bytes start a new reply and nothing is buffered or half-parsed:
+        # only then may a big bulk string bypass hiredis.
+        self.at_boundary = False
         self._big: _BigBulk | None = None
 
     def __repr__(self) -> str:
@@ -141,10 +149,6 @@ class ReplyReader:
         if self._big is not None:
             self._big = None
             self.buffer = self._own
-
-    def expect_reply(self) -> None:
-        """The next bytes start a new reply, and nothing is buffered or half-parsed."""
-        self._fresh = True
 
     def feed(self, data: bytes) -> Any:
         """Push bytes (tests, mock streams): the first whole reply they finish, or :data:`INCOMPLETE`."""
@@ -165,25 +169,40 @@ class ReplyReader:
         if self._big is not None:
             return self._big_received(n)
         buf = self.buffer
-        limits = self.limits
+        limit, shortest, digit_run = self._quick
         total = self._total + n
-        if total > limits.max_reply_bytes:
-            raise ProtocolError(f"reply from {self.node} exceeds max_reply_bytes ({limits.max_reply_bytes})")
-        limits.check(buf, n, self._tail, self.node)
-        self._tail = bytes(buf[max(0, n - _TAIL) : n])
-        self._hiredis.feed(buf, 0, n)
+        if total > limit:
+            raise ProtocolError(f"reply from {self.node} exceeds max_reply_bytes ({limit})")
+        # The cheap half of limits.check() inline (this runs once per read): a chunk without a header type
+        # byte followed by that many digits, and no header cut off before it, cannot announce too much.
+        tail = self._tail
+        if tail or (n >= shortest and buf[:n].translate(_HEADER_SHAPE).find(digit_run) >= 0):
+            self.limits.check(buf, n, tail, self.node)
+        hiredis_reader = self._hiredis
+        hiredis_reader.feed(buf, 0, n)
         try:
-            reply = self._hiredis.gets()
+            reply = hiredis_reader.gets()
         except Exception as exc:  # every parser failure becomes the library's
             reply = self.failed(exc)
         if reply is INCOMPLETE:
             self._total = total
-            if self._fresh and buf[0] == 36:  # 36: "$", a bulk string starting this reply
-                self._fresh = False
-                return self._maybe_big(n)
-        else:
-            self._total = 0
-        self._fresh = False
+            self._tail = bytes(buf[max(0, n - _TAIL) : n])  # the start of a header the next chunk may finish
+            if self.at_boundary:
+                self.at_boundary = False
+                if buf[0] == 36:  # 36: "$", a bulk string starting this reply
+                    return self._maybe_big(n)
+            return reply
+        self._total = 0
+        if self.at_boundary:
+            # One reply was wanted: bytes left over make the connection stale anyway.
+            self.at_boundary = False
+            if tail:
+                self._tail = b""
+        elif hiredis_reader.has_data():
+            # Bytes after this reply (a pipeline's next replies) may end in a header cut by the chunk's end.
+            self._tail = bytes(buf[max(0, n - _TAIL) : n])
+        elif tail:
+            self._tail = b""
         return reply
 
     def failed(self, exc: BaseException) -> Any:

@@ -28,7 +28,7 @@ class MockStream:
         self.sent: list[bytes] = []
         self.closed = False
         self.read_timeout: Any = "default"
-        self.idle_input = False  # what has_pending_input() says
+        self.idle_input = False  # what input_waiting() says
         self.reads = 0
         self._fd = fd
 
@@ -57,7 +57,7 @@ class MockStream:
             raise OSError(9, "Bad file descriptor")
         self.sent.append(bytes(data))
 
-    def has_pending_input(self) -> bool:
+    def input_waiting(self, timeout_ms: int) -> bool:
         return self.idle_input or bool(self.script and self.script[0] is EOF)
 
     def set_read_timeout(self, timeout: float | None) -> None:

@@ -100,7 +100,7 @@ def test_a_big_bulk_at_a_reply_boundary_is_read_in_place_whatever_the_chunking()
     value, data = big_reply(BIG_BULK_BYTES + 12345)
     for first in (BUFFER_SIZE, 20, 1000):
         r = reader()
-        r.expect_reply()
+        r.at_boundary = True
         assert r.feed(data[:first]) is INCOMPLETE
         assert r.buffer is not r._own, "the reader should now write straight into the value"
         assert r.feed(data[first:]) == value
@@ -110,7 +110,7 @@ def test_a_big_bulk_at_a_reply_boundary_is_read_in_place_whatever_the_chunking()
 
 def test_a_big_bulk_decodes_with_the_encoding():
     r = reader(encoding="utf-8")
-    r.expect_reply()
+    r.at_boundary = True
     text = "é" * (BIG_BULK_BYTES // 2 + 1)
     raw = text.encode()
     assert r.feed(b"$%d\r\n%b\r\n" % (len(raw), raw)) == text
@@ -119,7 +119,7 @@ def test_a_big_bulk_decodes_with_the_encoding():
 def test_a_big_bulk_not_ended_by_crlf_is_a_protocol_error():
     _, data = big_reply(BIG_BULK_BYTES)
     r = reader()
-    r.expect_reply()
+    r.at_boundary = True
     with pytest.raises(ProtocolError, match="not ended by CRLF"):
         r.feed(data[:-2] + b"XX")
 
@@ -135,7 +135,7 @@ def test_without_a_boundary_a_big_bulk_stays_with_hiredis():
 def test_a_big_bulk_inside_an_array_is_never_taken_for_a_top_level_one():
     value, data = big_reply(BIG_BULK_BYTES)
     r = reader()
-    r.expect_reply()
+    r.at_boundary = True
     head = b"*2\r\n$1\r\na\r\n"
     assert r.feed(head) is INCOMPLETE
     assert r.feed(data) == [b"a", value]  # the element arrives as the next chunk, starting with "$"

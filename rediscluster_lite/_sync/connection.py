@@ -117,14 +117,14 @@ class Connection:
             stream.close()
             self.reader.abandon()
 
-    def is_stale(self) -> bool:
+    def is_stale(self) -> Any:
         """True when an idle connection has something to read: the server closed it, or sent junk.
 
         Bytes already read past the last reply (a server that answered one command twice) make it stale
-        too: they would pass for the next answer.
+        too: they would pass for the next answer. Truthy when stale (the poll's event list: no bool() call).
         """
         stream = self.stream
-        return stream is None or self.reader.has_data() or stream.has_pending_input()
+        return stream is None or self.reader.has_data() or stream.input_waiting(0)
 
     # --- requests --------------------------------------------------------------------------------
 
@@ -161,7 +161,8 @@ class Connection:
         replies: list = []
         reader = self.reader
         try:
-            reader.drain(replies, count)
+            if reader.has_data():
+                reader.drain(replies, count)
             while len(replies) < count:
                 replies.append(self._read_more())
                 reader.drain(replies, count)
@@ -180,7 +181,7 @@ class Connection:
             if reply is not INCOMPLETE:
                 return reply
         else:
-            reader.expect_reply()  # at a clean boundary: a big bulk string may skip hiredis's copy
+            reader.at_boundary = True  # a clean boundary: a big bulk string may skip hiredis's copy
         return self._read_more()
 
     def _read_more(self) -> Any:

@@ -4,7 +4,8 @@ A :class:`Connection <rediscluster_lite._sync.connection.Connection>` talks only
 
 * ``recv_into(buffer) -> int`` (0 at end of stream) and ``sendall(data)``: attributes that are the socket's own
   bound C methods for :class:`SocketStream`, so the seam costs no Python call on the hot path;
-* ``has_pending_input() -> bool``: something arrived while idle (the peer closed, or sent unasked bytes);
+* ``input_waiting(0)`` truthy when something arrived while idle (the peer closed, or sent unasked bytes):
+  for plain TCP, ``poll.poll`` itself;
 * ``set_read_timeout(seconds | None)``, ``pending() -> int`` (bytes decrypted but unread: TLS),
   ``fileno()`` and ``close()``.
 
@@ -34,7 +35,8 @@ class Stream(Protocol):
     recv_into: Any
     sendall: Any
 
-    def has_pending_input(self) -> bool: ...
+    input_waiting: Any
+
     def set_read_timeout(self, timeout: float | None) -> None: ...
     def pending(self) -> int: ...
     def fileno(self) -> int: ...
@@ -56,7 +58,7 @@ class SocketStream:
     then surfaces as ``BlockingIOError``. TLS sockets keep Python's timeout mode (the SSL layer needs it).
     """
 
-    __slots__ = ("sock", "recv_into", "sendall", "_poller", "_tls", "_timeout")
+    __slots__ = ("sock", "recv_into", "sendall", "input_waiting", "_poller", "_tls", "_timeout")
 
     def __init__(self, sock: socket.socket, timeout: float | None) -> None:
         self.sock = sock
@@ -73,6 +75,7 @@ class SocketStream:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
         self._poller = select.poll()
         self._poller.register(sock.fileno(), select.POLLIN)
+        self.input_waiting = self._tls_input_waiting if self._tls else self._poller.poll
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -86,14 +89,11 @@ class SocketStream:
         else:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
 
-    def has_pending_input(self) -> bool:
-        """One ``poll(0)``. TLS may deliver session tickets while idle: a readable TLS socket is drained
-        without blocking first, and only real bytes or EOF count."""
-        if not self._poller.poll(0):
+    def _tls_input_waiting(self, timeout_ms: int) -> bool:
+        """TLS may deliver session tickets while idle: a readable TLS socket is drained without blocking
+        first, and only real bytes or EOF count."""
+        if not self._poller.poll(timeout_ms):
             return False
-        return self._tls_input() if self._tls else True
-
-    def _tls_input(self) -> bool:
         sock = self.sock
         sock.setblocking(False)
         try:
