@@ -350,3 +350,41 @@ def test_no_connection_goes_to_a_host_outside_allowed_hosts_or_one_no_map_ever_n
     s.install(SlotMap.from_ranges([(0, 16383, Shard(A))]), now=2.0)
     assert s.connect_refusal(Node("10.0.0.9", 7000)) is None  # once named, a host stays connectable
     assert Node("10.0.0.9", 7000).host not in s.known_hosts  # but redirects there are checked again
+
+
+# --- follow_moved: a MOVED met outside the router -------------------------------------------------------
+
+
+def test_follow_moved_to_a_known_host_patches_the_map_without_a_refresh():
+    s = loaded()
+    steps = list(s.follow_moved(5, B))
+    assert steps == []
+    assert s.slot_map.slots[5].master == B and s.refresh_due == 0.0
+
+
+def test_follow_moved_to_an_unknown_host_asks_for_a_refresh_then_follows_if_the_new_map_names_it():
+    s = loaded()
+    far = Node("10.0.0.9", 7000)
+    steps = s.follow_moved(5, far)
+    assert "unknown node 10.0.0.9:7000" in next(steps)
+    # the shell refreshes; the new map names the far host
+    s.install(SlotMap.from_cluster_slots(slots_of((0, 8191, far, ()), (8192, 16383, B, ())), "x"), now=101.0)
+    with pytest.raises(StopIteration):
+        next(steps)
+    assert s.slot_map.slots[5].master == far
+
+
+def test_follow_moved_still_unknown_after_the_refresh_is_refused_and_the_map_kept():
+    s = loaded()
+    before = s.slot_map
+    steps = s.follow_moved(5, Node("10.9.9.9", 7000))
+    next(steps)  # refresh asked; the refreshed map (unchanged here) still names no such host
+    with pytest.raises(NodeNotAllowedError, match="even after a refresh"):
+        next(steps)
+    assert s.slot_map.slots[5] == before.slots[5]
+
+
+def test_follow_moved_outside_allowed_hosts_is_refused_without_a_refresh():
+    s = loaded(hosts=HostPolicy(["10.0.0.0/29", "seed.example"]))
+    with pytest.raises(NodeNotAllowedError, match="allowed_hosts"):
+        next(s.follow_moved(5, Node("192.168.1.1", 7000)))
