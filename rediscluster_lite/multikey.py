@@ -15,13 +15,14 @@ The fallback plans, for a batch of such parts that came back with failures:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
-from .batch import raise_batch_error
-from .errors import ResponseError
+from .batch import raise_batch_error, raise_first_failure
+from .effects import RUN, RUN_BATCH
+from .errors import ResponseError, TooManyRedirects
 from .keyslot import key_slot
-from .resp import pack_command
+from .resp import command_head, pack_command, pack_key
 
 __all__ = [
     "group_by_slot",
@@ -36,7 +37,12 @@ __all__ = [
     "mget_grouped",
     "mget_retries",
     "in_key_order",
+    "mget_plan",
+    "split_plan",
 ]
+
+Plan = Generator[tuple, Any, Any]
+_GET = command_head(b"GET", 2)  # mget of keys alone in their slots sends GETs
 
 # One part: (slot, positions of its keys in the caller's key list, the argv to send)
 Part = tuple[int, list[int], tuple]
@@ -165,3 +171,52 @@ def in_key_order(count: int, groups: list[list[int]], replies: list) -> list:
             for position, value in zip(group, reply):
                 values[position] = value
     return values
+
+
+# --- the plans: the whole of a cross-slot command, as generators of RUN / RUN_BATCH effects -----------------
+
+
+def split_plan(command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Plan:
+    """``command`` over ``args`` (``step`` arguments a key) split by slot, sent as one batch (or one routed
+    command when all keys share a slot), parts stuck on a migration sent again one key at a time, and the
+    replies combined into the one answer."""
+    if not args:
+        raise ValueError(f"{command.decode()} needs at least one key")
+    parts = split(command, args, step)
+    if len(parts) == 1:
+        slot, _, argv = parts[0]
+        reply = yield (RUN, pack_command(argv), slot, readonly)
+        if isinstance(reply, BaseException) and not isinstance(reply, TooManyRedirects):
+            raise reply
+        replies = [reply]
+    else:
+        slots, _, argvs = zip(*parts)
+        replies = yield (RUN_BATCH, list(map(pack_command, argvs)), slots, [readonly] * len(parts))
+    if any(isinstance(reply, BaseException) for reply in replies):
+        for index in per_key_retries(command, replies):
+            replies[index] = yield from _one_key_each(command, parts[index][2][1:], readonly)
+    return combine(parts, replies, len(args) // step)
+
+
+def mget_plan(keys: Sequence) -> Plan:
+    """``mget`` across slots. A key alone in its slot (the usual case for keys from anywhere) goes as a GET
+    framed on the single-key fast path: no per-slot argv, no one-key MGET arrays to parse. Keys that share
+    a slot go in one MGET between them (:func:`mget_grouped`); failures follow :func:`mget_retries`."""
+    if not keys:
+        raise ValueError("MGET needs at least one key")
+    frames, slots, _, _ = zip(*[pack_key(_GET, key, True, None) for key in keys])
+    groups: list[list[int]] | None = None
+    if len(set(slots)) < len(slots):
+        frames, slots, groups = mget_grouped(keys, frames, slots)
+    replies = yield (RUN_BATCH, frames, slots, (True,) * len(slots))
+    if any(isinstance(reply, BaseException) for reply in replies):
+        for index in mget_retries(replies, groups):
+            replies[index] = yield from _one_key_each(b"MGET", [keys[i] for i in groups[index]], True)  # type: ignore[index]
+    return replies if groups is None else in_key_order(len(keys), groups, replies)
+
+
+def _one_key_each(command: bytes, keys: Sequence, readonly: bool) -> Plan:
+    """``command`` once per key, merged (for a slot mid-migration: each key follows its own ASK)."""
+    replies = yield (RUN_BATCH, *per_key_batch(command, keys, readonly))
+    raise_first_failure(replies, command.decode())
+    return PER_KEY_FALLBACK[command](replies)

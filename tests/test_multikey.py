@@ -172,3 +172,65 @@ def test_a_lone_get_that_failed_raises_naming_mget():
 
 def test_in_key_order_puts_get_values_and_mget_lists_back_at_their_keys():
     assert in_key_order(4, [[0], [1, 3], [2]], [b"a", [b"t1", b"t2"], b"b"]) == [b"a", b"t1", b"b", b"t2"]
+
+
+# --- the plans, driven by scripted outcomes ------------------------------------------------------------------
+
+from rediscluster_lite.effects import RUN, RUN_BATCH  # noqa: E402
+from rediscluster_lite.multikey import mget_plan, split_plan  # noqa: E402
+
+
+def play(steps, *outcomes):
+    """Run a plan, answering its effects in turn with ``outcomes``; returns (effects seen, result)."""
+    seen = []
+    answers = iter(outcomes)
+    try:
+        effect = next(steps)
+        while True:
+            seen.append(effect)
+            effect = steps.send(next(answers))
+    except StopIteration as done:
+        return seen, done.value
+
+
+def test_mget_plan_is_one_batch_of_gets_and_the_values_in_key_order():
+    seen, values = play(mget_plan([A, B, C]), [b"a", None, b"c"])
+    assert [e[0] for e in seen] == [RUN_BATCH]
+    assert list(seen[0][1]) == [pack_command((b"GET", k)) for k in (A, B, C)]
+    assert values == [b"a", None, b"c"]
+
+
+def test_mget_plan_reads_a_gets_wrongtype_as_nil_and_retries_a_stuck_shared_mget_per_key():
+    seen, values = play(mget_plan([T1, A, T2]), [tryagain(), ResponseError("WRONGTYPE x")], [[b"1"], [b"2"]])
+    assert [e[0] for e in seen] == [RUN_BATCH, RUN_BATCH]
+    assert list(seen[1][1]) == [pack_command((b"MGET", T1)), pack_command((b"MGET", T2))]
+    assert values == [b"1", None, b"2"]
+
+
+def test_split_plan_of_one_slot_is_one_routed_command():
+    seen, count = play(split_plan(b"DEL", [T1, T2], 1, False, combine_sum), 2)
+    assert seen == [(RUN, pack_command((b"DEL", T1, T2)), key_slot(T1), False)]
+    assert count == 2
+
+
+def test_split_plan_one_slot_that_gave_up_on_tryagain_goes_key_by_key():
+    gave_up = TooManyRedirects("slot 5: gave up", (("TRYAGAIN", "a:1", "busy"),))
+    seen, count = play(split_plan(b"DEL", [T1, T2], 1, False, combine_sum), gave_up, [1, 0])
+    assert [e[0] for e in seen] == [RUN, RUN_BATCH] and count == 1
+
+
+def test_split_plan_raises_any_other_error_of_its_one_command():
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        play(split_plan(b"DEL", [T1, T2], 1, False, combine_sum), ResponseError("WRONGTYPE x"))
+
+
+def test_split_plan_across_slots_is_one_batch_combined():
+    seen, count = play(split_plan(b"EXISTS", [A, B], 1, True, combine_sum), [1, 1])
+    assert [e[0] for e in seen] == [RUN_BATCH] and seen[0][3] == [True, True] and count == 2
+
+
+def test_the_plans_refuse_no_keys_before_any_effect():
+    with pytest.raises(ValueError, match="MGET needs at least one key"):
+        next(mget_plan([]))
+    with pytest.raises(ValueError, match="DEL needs at least one key"):
+        next(split_plan(b"DEL", [], 1, False, combine_sum))

@@ -13,23 +13,14 @@ from typing import Any
 
 from .. import fanout
 from ..api import CommandsMixin
-from ..batch import raise_first_failure
 from ..commands import slot_of_keys
-from ..errors import TooManyRedirects, WatchError
+from ..errors import RedisClusterError, WatchError
 from ..fanout import fanout_plan
 from ..keyslot import key_slot
-from ..multikey import (
-    PER_KEY_FALLBACK,
-    in_key_order,
-    mget_grouped,
-    mget_retries,
-    per_key_batch,
-    per_key_retries,
-    split,
-)
+from ..multikey import mget_plan, split_plan
 from ..readfrom import ReadFrom
-from ..resp import command_head, pack_command, pack_key
-from ..router import RetryPolicy, any_error
+from ..resp import pack_command
+from ..router import RetryPolicy
 from ..scan import scan_args, scan_plan
 from ..script import Script
 from ..slotmap import Node, parse_address
@@ -38,7 +29,7 @@ from ..transaction import WatchRetry
 from ..urls import parse_url
 from .connection import ConnectionSettings
 from .dispatch import Dispatch
-from .drive import drive_batch, drive_scan
+from .drive import drive_batch, drive_keys, drive_scan
 from .link import ClusterLink
 from .pipeline import ClusterPipeline
 from .pubsub import PubSub
@@ -46,8 +37,6 @@ from .topology import Topology
 from .transaction import Transaction
 
 __all__ = ["ClusterClient"]
-
-_GET = command_head(b"GET", 2)  # mget of keys alone in their slots sends GETs
 
 
 class ClusterClient(CommandsMixin, Dispatch):
@@ -201,44 +190,16 @@ class ClusterClient(CommandsMixin, Dispatch):
         return reply if convert is None else convert(reply)
 
     def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
-        if not args:
-            raise ValueError(f"{command.decode()} needs at least one key")
-        parts = split(command, args, step)
-        if len(parts) == 1:
-            slot, _, argv = parts[0]
-            try:
-                replies = [self._run(pack_command(argv), slot, readonly)]
-            except TooManyRedirects as exc:
-                replies = [exc]
-        else:
-            slots, _, argvs = zip(*parts)
-            replies = self._run_batch(list(map(pack_command, argvs)), slots, [readonly] * len(parts))
-        if any_error(replies):
-            for index in per_key_retries(command, replies):
-                replies[index] = self._one_key_each(command, parts[index][2][1:], readonly)
-        return combine(parts, replies, len(args) // step)
+        return drive_keys(split_plan(command, args, step, readonly, combine), self._run_caught, self._run_batch)
 
     def _mget(self, keys: Sequence) -> list:
-        # A key alone in its slot (the usual case for keys from anywhere) goes as a GET framed on the
-        # single-key fast path: no per-slot argv, no one-key MGET arrays to parse. Keys that share a slot
-        # go in one MGET between them (multikey.mget_grouped); failures follow multikey.mget_retries.
-        if not keys:
-            raise ValueError("MGET needs at least one key")
-        frames, slots, _, _ = zip(*[pack_key(_GET, key, True, None) for key in keys])
-        groups: list[list[int]] | None = None
-        if len(set(slots)) < len(slots):
-            frames, slots, groups = mget_grouped(keys, frames, slots)
-        replies = self._run_batch(frames, slots, (True,) * len(slots))
-        if any_error(replies):
-            for index in mget_retries(replies, groups):
-                replies[index] = self._one_key_each(b"MGET", [keys[i] for i in groups[index]], True)  # type: ignore[index]
-        return replies if groups is None else in_key_order(len(keys), groups, replies)
+        return drive_keys(mget_plan(keys), self._run_caught, self._run_batch)
 
-    def _one_key_each(self, command: bytes, keys: Sequence, readonly: bool) -> Any:
-        """``command`` once per key, merged (for a slot mid-migration: each key follows its own ASK)."""
-        replies = self._run_batch(*per_key_batch(command, keys, readonly))
-        raise_first_failure(replies, command.decode())
-        return PER_KEY_FALLBACK[command](replies)
+    def _run_caught(self, packed: bytes, slot: int | None, readonly: bool) -> Any:
+        try:
+            return self._run(packed, slot, readonly)
+        except RedisClusterError as exc:
+            return exc
 
     @property
     def link(self) -> ClusterLink:

@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from ..effects import EXEC, FORCE_REFRESH, KEYS, PIN, REQUEST
+from ..effects import EXEC, FORCE_REFRESH, KEYS, PIN, REQUEST, RUN
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP
 from .topology import Topology
 
-__all__ = ["drive_route", "drive_batch", "drive_scan", "drive_transaction"]
+__all__ = ["drive_route", "drive_batch", "drive_scan", "drive_transaction", "drive_keys"]
 
 Steps = Generator[tuple, Any, Any]
 
@@ -95,3 +95,18 @@ def drive_transaction(steps: Steps, pin: Callable, execute: Callable, topology: 
             outcome = execute(effect[1])
         else:
             outcome = _wait(effect, topology)
+
+
+def drive_keys(steps: Steps, run: Callable, run_batch: Callable) -> Any:
+    """:func:`~rediscluster_lite.multikey.split_plan` and ``mget_plan``: ``RUN`` and ``RUN_BATCH``, each a
+    whole routed command or batch (whose own generators run inside ``run``/``run_batch``)."""
+    outcome = None
+    while True:
+        try:
+            effect = steps.send(outcome)
+        except StopIteration as done:
+            return done.value
+        if effect[0] == RUN:
+            outcome = run(effect[1], effect[2], effect[3])
+        else:  # RUN_BATCH
+            outcome = run_batch(effect[1], effect[2], effect[3])
