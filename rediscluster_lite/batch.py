@@ -12,8 +12,45 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import MaybeAppliedError, ResponseError
+from .resp import ASKING, READONLY
 
-__all__ = ["drop_asking_replies", "after_asking", "command_name_of", "raise_batch_error", "raise_first_failure"]
+__all__ = [
+    "node_batch",
+    "node_batch_replies",
+    "drop_asking_replies",
+    "after_asking",
+    "command_name_of",
+    "raise_batch_error",
+    "raise_first_failure",
+]
+
+
+def node_batch(indexes: list[int], packed: list[bytes], asking: set, readonly_first: bool) -> tuple[bytes, int]:
+    """One node's part of a batch as one write: ``(data, replies expected)``. ``READONLY`` first when the
+    connection must be switched to replica reads; ``ASKING`` before each command in ``asking``."""
+    if asking:
+        chunks = []
+        for i in indexes:
+            if i in asking:
+                chunks.append(ASKING)
+            chunks.append(packed[i])
+        data = b"".join(chunks)
+        expected = len(chunks)
+    else:
+        data = b"".join([packed[i] for i in indexes])
+        expected = len(indexes)
+    if readonly_first:
+        return READONLY + data, expected + 1
+    return data, expected
+
+
+def node_batch_replies(raw: list, indexes: list[int], asking: set, readonly_first: bool) -> list:
+    """The commands' own replies among ``raw`` (what :func:`node_batch`'s write got back)."""
+    if readonly_first:
+        raw = raw[1:]
+    if asking:
+        raw = drop_asking_replies(indexes, asking, raw)
+    return raw
 
 
 def drop_asking_replies(indexes: list[int], asking: set[int], raw: list) -> list:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..batch import after_asking, drop_asking_replies
+from ..batch import after_asking, node_batch, node_batch_replies
 from ..commands import refuse_connection_state, slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
-from ..resp import ASKING, READONLY
+from ..resp import ASKING
 from ..router import RetryPolicy, direct_read, direct_target, route, route_batch
 from ..slotmap import Node
 from .connection import ConnectionSettings
@@ -66,28 +66,17 @@ class Dispatch:
             except (*_TRANSPORT_ERRORS, ResponseError) as exc:
                 outcomes[node] = [exc] * len(indexes)
                 continue
-            if asking:
-                chunks = []
-                for i in indexes:
-                    if i in asking:
-                        chunks.append(ASKING)
-                    chunks.append(packed[i])
-                data = b"".join(chunks)
-            else:
-                data = b"".join([packed[i] for i in indexes])
             readonly_first = node in replica_nodes and not conn.readonly
-            if readonly_first:
-                data = READONLY + data
+            data, expected = node_batch(indexes, packed, asking, readonly_first)
             try:
                 conn.send(data)
             except _TRANSPORT_ERRORS as exc:
                 pool.discard(conn)
                 outcomes[node] = [exc] * len(indexes)
                 continue
-            in_flight.append((node, indexes, pool, conn, readonly_first))
+            in_flight.append((node, indexes, pool, conn, readonly_first, expected))
         # Phase 2: read the replies, node by node.
-        for node, indexes, pool, conn, readonly_first in in_flight:
-            expected = len(indexes) + readonly_first + (sum(1 for i in indexes if i in asking) if asking else 0)
+        for node, indexes, pool, conn, readonly_first, expected in in_flight:
             try:
                 raw = conn.read_replies(expected)
             except _TRANSPORT_ERRORS as exc:
@@ -98,13 +87,9 @@ class Dispatch:
                 raise
             else:
                 pool.release(conn)
-            if readonly_first:  # READONLY's reply, then (below) each ASKING's, are not the commands'
-                if not isinstance(raw[0], BaseException):
-                    conn.readonly = True
-                raw = raw[1:]
-            if asking:
-                raw = drop_asking_replies(indexes, asking, raw)
-            outcomes[node] = raw
+            if readonly_first and not isinstance(raw[0], BaseException):
+                conn.readonly = True
+            outcomes[node] = node_batch_replies(raw, indexes, asking, readonly_first)
         return outcomes
 
     def _run(self, packed: bytes, slot: int | None, readonly: bool, block: float | None = None) -> Any:
