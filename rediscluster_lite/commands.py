@@ -15,7 +15,7 @@ from typing import Any
 from .errors import CrossSlotError
 from .keyslot import key_slot
 
-__all__ = ["CommandSpec", "CommandTable", "BUILTIN", "slot_of_keys", "command_name"]
+__all__ = ["CommandSpec", "CommandTable", "BUILTIN", "slot_of_keys", "command_name", "check_command", "route_with"]
 
 # An extractor takes the full argv (argv[0] is the command name) and returns the key positions.
 Extractor = Callable[[Sequence[Any]], list]
@@ -91,6 +91,24 @@ def refuse_connection_state(argv: Sequence[Any]) -> None:
         raise ValueError(
             f"{name.upper()} changes the connection's state and cannot go through execute_command(); use {instead}"
         )
+
+
+def check_command(args: Sequence[Any]) -> None:
+    """What ``execute_command`` refuses before any I/O: no command at all, or one that changes the
+    connection's state."""
+    if not args:
+        raise ValueError("execute_command() needs a command name")
+    refuse_connection_state(args)
+
+
+def route_with(table: CommandTable, args: Sequence[Any], readonly: bool | None) -> tuple[int | None, bool]:
+    """The slot (``None`` if keyless) and read-only-ness of any command, from the command table;
+    ``readonly`` given overrides the table's flag."""
+    spec = table.lookup(args)
+    keys = spec.keys(args) if spec is not None else ()
+    if readonly is None:
+        readonly = spec.readonly if spec is not None else False
+    return (slot_of_keys(keys) if keys else None), readonly
 
 
 def slot_of_keys(keys: Iterable[Any], what: str = "command") -> int | None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..batch import after_asking, node_batch, node_batch_replies
-from ..commands import refuse_connection_state, slot_of_keys
+from ..commands import check_command, route_with
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..resp import ASKING
 from ..router import RetryPolicy, direct_read, direct_target, route, route_batch
@@ -39,14 +39,8 @@ class Dispatch:
 
     def _route_of(self, args: Sequence, readonly: bool | None) -> tuple[int | None, bool]:
         """The slot (``None`` if keyless) and read-only-ness of any command, from the command table."""
-        if not args:
-            raise ValueError("execute_command() needs a command name")
-        refuse_connection_state(args)
-        spec = self._topology.commands().lookup(args)
-        keys = spec.keys(args) if spec is not None else ()
-        if readonly is None:
-            readonly = spec.readonly if spec is not None else False
-        return (slot_of_keys(keys) if keys else None), readonly
+        check_command(args)
+        return route_with(self._topology.commands(), args, readonly)
 
     def _run_batch(self, packed: Sequence[bytes], slots: Sequence[int | None], readonly: Sequence[bool]) -> list:
         """Send many commands grouped by node; each node's batch is written before any reply is read."""
