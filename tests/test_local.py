@@ -370,8 +370,14 @@ def test_a_test_that_raises_still_cleans_up():
     assert not local_procs.is_registered(c)
 
 
+# The child undoes what it may have inherited: a job started with `&` by a non-interactive shell ignores
+# SIGINT (as does anything run under `nohup` or some CI runners for other signals), an ignored signal stays
+# ignored across exec, and Python then installs no KeyboardInterrupt handler nor the launcher its SIGTERM
+# one. Such a child would sleep through the signal; the test is about a run started from a terminal.
 CHILD = """
-import json, sys, time
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 from rediscluster_lite.local import LocalCluster
 c = LocalCluster(masters=1, replicas_per_master=1)
 c.start()
@@ -397,8 +403,9 @@ def test_an_interrupted_or_killed_test_run_leaves_no_servers():
         for p, sig, info in zip(children, sigs, infos, strict=True):
             assert all(running(pid) for pid in info["pids"])
             p.send_signal(sig)
-        for p in children:
+        for p, sig in zip(children, sigs, strict=True):
             p.wait(timeout=20)
+            assert p.returncode == -sig, f"after {sig.name} the child exited with {p.returncode}"
         for sig, info in zip(sigs, infos, strict=True):
             assert wait_gone(info["pids"]) == [], f"redis-server left running after {sig.name}"
             if sig != signal.SIGKILL:
