@@ -370,6 +370,39 @@ def test_a_test_that_raises_still_cleans_up():
     assert not local_procs.is_registered(c)
 
 
+class _StuckProc:
+    """A Popen stand-in for a node that SIGKILL does not end in time (e.g. in uninterruptible sleep)."""
+
+    returncode = None
+
+    def __init__(self, name: str, events: list) -> None:
+        self.name, self.events = name, events
+
+    def kill(self) -> None:
+        self.events.append(("kill", self.name))
+
+    def wait(self, timeout: float) -> None:
+        self.events.append(("wait", self.name, timeout))
+        time.sleep(timeout)
+        raise subprocess.TimeoutExpired("redis-server", timeout)
+
+
+def test_kill_now_kills_every_node_first_and_waits_for_stuck_ones_once_in_all(tmp_path):
+    # The exit after SIGINT/SIGTERM waits for kill_now: a per-node wait would add up over the nodes.
+    events: list = []
+    nodes = [local_procs.Node("127.0.0.1", 1 + i, tmp_path, i, "master", i) for i in range(3)]
+    for i, n in enumerate(nodes):
+        n._proc = _StuckProc(f"n{i}", events)  # type: ignore[assignment]
+    local_procs.kill_now(nodes, timeout=0.2)
+    assert [e[:2] for e in events] == [("kill", "n0"), ("kill", "n1"), ("kill", "n2")] + [
+        ("wait", "n0"),
+        ("wait", "n1"),
+        ("wait", "n2"),
+    ]
+    first, *rest = (e[2] for e in events[3:])
+    assert 0 < first <= 0.2 and rest == [0.0, 0.0]  # the deadline had passed: no second wait
+
+
 # The child undoes what it may have inherited: a job started with `&` by a non-interactive shell ignores
 # SIGINT (as does anything run under `nohup` or some CI runners for other signals), an ignored signal stays
 # ignored across exec, and Python then installs no KeyboardInterrupt handler nor the launcher its SIGTERM
