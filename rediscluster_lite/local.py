@@ -230,11 +230,12 @@ class LocalCluster(Chaos):
             self._cancel_timers()
             self._close_conns()
         self._kill_all_now()
+        deadline = time.monotonic() + 10  # shared: a stuck node is waited for once, not once per node
         for n in self.nodes:
             n._paused = False
             if n._proc is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    n._proc.wait(timeout=10)
+                    n._proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         unregister(self)
         if self.data_dir is not None and not self.keep:
             shutil.rmtree(self.data_dir, ignore_errors=True)

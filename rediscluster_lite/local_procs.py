@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -226,16 +227,19 @@ def spawn(n: Node, redis_server: str, persistent: bool) -> None:
     n._proc, n.pid, n._paused = proc, proc.pid, False
 
 
-def kill_now(nodes: Iterable[Node]) -> None:
-    """SIGKILL and reap every node still running. Lock-free and quick: the signal handler calls it too.
-    SIGKILL works on stopped (paused) processes as well."""
-    for n in nodes:
-        p = n._proc
-        if p is not None and p.returncode is None:
-            with contextlib.suppress(OSError):
-                p.kill()
-            with contextlib.suppress(Exception):
-                p.wait(timeout=5)
+def kill_now(nodes: Iterable[Node], timeout: float = 5.0) -> None:
+    """SIGKILL every node still running, then reap them. Lock-free and quick: the signal handler calls it
+    too. SIGKILL works on stopped (paused) processes as well."""
+    procs = [n._proc for n in nodes if n._proc is not None and n._proc.returncode is None]
+    for p in procs:
+        with contextlib.suppress(OSError):
+            p.kill()
+    # One deadline for all: killed together, they die together, and a stuck one costs `timeout` once,
+    # not once per node (an exit after SIGINT/SIGTERM waits for this).
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def pid_running(pid: int | None) -> bool:

@@ -3,7 +3,9 @@
 It reads RESP commands and answers each with scripted *raw bytes*, so a test can send exactly what a
 real (or hostile) server would: a ``-MOVED``, a reply cut mid-way, garbage, a huge bulk length, a reply
 trickled byte by byte, or nothing at all. It records every command it received, with the id of the
-connection it came on, so tests can assert what reached the wire (and what did not).
+connection it came on, so tests can assert what reached the wire (and what did not). A command is
+recorded as soon as it is read, before it is answered; ``wait_for()`` waits on the records (never sleep
+and hope), and ``ended`` tells which connections have been read to their end.
 
     with FakeNode() as a, FakeNode() as b:
         a.serve_slots([(0, 16383, a)])                  # CLUSTER SLOTS: a owns everything
@@ -154,18 +156,23 @@ class Silent(Reply):
 
 class Delayed(Reply):
     """Send ``first``, wait ``delay`` seconds (in a background thread, so later commands on the same
-    connection are still read and recorded), then send ``rest``: a frozen node that wakes up."""
+    connection are still read and recorded), then send ``rest``: a frozen node that wakes up.
+    ``done`` is set once ``rest`` has been handed to the kernel (or the node stopped first)."""
 
     def __init__(self, first: bytes, delay: float, rest: bytes) -> None:
         super().__init__(first + rest)
         self.first, self.delay, self.rest = first, delay, rest
+        self.done = threading.Event()
 
     def run(self, conn: _Conn) -> bool:
         conn.send(self.first)
 
         def later() -> None:
-            if not conn.node._stop.wait(self.delay):
-                conn.send(self.rest)
+            try:
+                if not conn.node._stop.wait(self.delay):
+                    conn.send(self.rest)
+            finally:
+                self.done.set()
 
         conn.node._spawn(later)
         return True
@@ -243,8 +250,11 @@ class FakeNode:
         self._positions: dict[str, int] = {}
         self.received: list[tuple[int, list[bytes]]] = []  # (connection id, argv), in arrival order
         self.connections = 0  # connections accepted so far
+        self.ended: set[int] = set()  # ids of the connections read to their end (or given up)
         self.bytes_sent = 0
-        self._lock = threading.Lock()
+        # Reentrant, so that a wait_for() predicate may call commands().
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # notified per command recorded, connection ended
         self._stop = threading.Event()
         self._socks: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
@@ -307,6 +317,18 @@ class FakeNode:
         with self._lock:
             self.received.clear()
 
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> bool:
+        """Wait until ``predicate()`` is true, re-checked whenever a command is recorded or a connection
+        ends; returns its last value (false on timeout). Wait on this, never on a fixed sleep."""
+        with self._changed:
+            return bool(self._changed.wait_for(predicate, timeout))
+
+    def alive_threads(self) -> list[threading.Thread]:
+        """The node's own threads (accepting, serving, delayed sends) still running."""
+        with self._lock:
+            threads = [self._accepter, *self._threads]
+        return [t for t in threads if t.is_alive()]
+
     # --- serving ------------------------------------------------------------------------------------
 
     def _spawn(self, target: Callable[..., None], *args: Any) -> None:
@@ -354,8 +376,9 @@ class FakeNode:
                         break
                     if not isinstance(argv, list) or not argv:
                         continue
-                    with self._lock:
+                    with self._changed:
                         self.received.append((conn.id, argv))
+                        self._changed.notify_all()
                     action = self._action_for(argv)
                     if isinstance(action, (bytes, bytearray)):
                         action = Reply(bytes(action))
@@ -367,6 +390,9 @@ class FakeNode:
             except OSError:
                 pass
             sock.close()
+            with self._changed:
+                self.ended.add(conn.id)
+                self._changed.notify_all()
 
     def close(self) -> None:
         """Stop serving: close the listener and every connection, and wait for the threads."""

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -106,6 +105,48 @@ def as_node(fake: FakeNode) -> Node:
 def conn_ids(fake: FakeNode, name: str) -> list[int]:
     want = name.upper().encode()
     return [cid for cid, argv in fake.received if argv[0].upper() == want]
+
+
+# Sleeping a while proves nothing was sent only if the sleep was long enough. These helpers wait for a reply
+# instead, one that can only come once everything sent earlier has been read (the fake records a command
+# as soon as it reads it).
+
+MARK = b"marker-4c1d9e"
+MARKERS = ([b"ECHO", MARK], [b"PING", MARK])
+
+
+def ping_on_a_fresh_socket(fake: FakeNode) -> None:
+    """PING ``fake`` on a new connection and wait for the answer: the listener's accept queue is FIFO,
+    so every connection opened before this one has been accepted (and counted) by then."""
+    with socket.create_connection((fake.host, fake.port), timeout=5) as sock:
+        sock.sendall(b"*2\r\n$4\r\nPING\r\n$%d\r\n%s\r\n" % (len(MARK), MARK))
+        answer = b""
+        while not answer.endswith(b"\r\n"):
+            chunk = sock.recv(4096)
+            assert chunk, "the fake node closed the marker connection"
+            answer += chunk
+
+
+def settled(fake: FakeNode, client: ClusterClient) -> tuple[list[list[bytes]], int]:
+    """``(commands, connections)`` that reached ``fake`` so far, markers left out, nothing still on its way.
+
+    An ECHO through ``client`` goes out on its idle connection (LIFO pool), behind anything the client
+    wrote there (TCP keeps order); a PING on a fresh socket is accepted after any connection the client
+    opened. If the client had broken or leaked its idle connection, the ECHO opens a new one: counted.
+    """
+    fake.on("ECHO", lambda argv, node: bulk(argv[-1]))
+    assert client.echo(MARK) == MARK
+    ping_on_a_fresh_socket(fake)
+    return [argv for argv in fake.commands() if argv not in MARKERS], fake.connections - 1
+
+
+def drained(fake: FakeNode, client: ClusterClient) -> FakeNode:
+    """Close ``client`` and wait until ``fake`` has read every connection to its end (EOF): then all the
+    client ever sent it is recorded, and counts like ``len(fake.commands("GET")) == 1`` are final."""
+    client.close()
+    ping_on_a_fresh_socket(fake)
+    assert fake.wait_for(lambda: len(fake.ended) == fake.connections), "a connection to the fake stayed open"
+    return fake
 
 
 # --- redirects, end to end ------------------------------------------------------------------------------
@@ -210,7 +251,7 @@ def test_silent_replica_costs_one_timeout_then_the_read_goes_to_the_master(nodes
     start = time.monotonic()
     assert client.get(KEY) == b"from-master"
     assert TIMEOUT * 0.8 < time.monotonic() - start < TIMEOUT * 3
-    assert len(r.commands("GET")) == 1
+    assert len(drained(r, client).commands("GET")) == 1
 
 
 def test_moved_with_decode_responses(nodes, clients):
@@ -330,21 +371,22 @@ def test_connection_closed_without_reply_for_a_read_is_resent(nodes, clients):
 
 
 @pytest.mark.parametrize(
-    "late",
+    ("first", "rest"),
     [
-        Delayed(b"", 0.45, bulk("stale")),  # frozen, then the whole reply
-        Delayed(b"$5\r\nst", 0.45, b"ale\r\n"),  # half a reply, frozen, then the rest
+        (b"", bulk("stale")),  # frozen, then the whole reply
+        (b"$5\r\nst", b"ale\r\n"),  # half a reply, frozen, then the rest
     ],
     ids=["frozen-then-whole-reply", "half-reply-frozen-then-rest"],
 )
-def test_timed_out_connection_is_never_reused(nodes, clients, late):
+def test_timed_out_connection_is_never_reused(nodes, clients, first, rest):
     a, client = one_node_cluster(nodes, clients)
+    late = Delayed(first, 0.45, rest)
     a.on("GET", [late, bulk("fresh")])
     start = time.monotonic()
     with pytest.raises(ReadTimeout):
         client.get(KEY)
     assert TIMEOUT * 0.8 < time.monotonic() - start < BOUND
-    time.sleep(0.3)  # the late bytes have now arrived on the old connection
+    assert late.done.wait(5)  # the late bytes have now been sent on the old connection
     assert client.get(KEY) == b"fresh"
     first, second = conn_ids(a, "GET")
     assert first != second
@@ -359,7 +401,7 @@ def test_silent_server_raises_read_timeout_in_about_socket_timeout(nodes, client
     elapsed = time.monotonic() - start
     assert TIMEOUT * 0.8 < elapsed < TIMEOUT * 3
     assert info.value.node == a.address
-    assert len(a.commands("GET")) == 1  # a frozen node costs one timeout, not several
+    assert len(drained(a, client).commands("GET")) == 1  # a frozen node costs one timeout, not several
 
 
 def test_silent_server_for_a_write_raises_maybe_applied_in_about_socket_timeout(nodes, clients):
@@ -370,7 +412,7 @@ def test_silent_server_for_a_write_raises_maybe_applied_in_about_socket_timeout(
         client.set(KEY, "v")
     assert TIMEOUT * 0.8 < time.monotonic() - start < TIMEOUT * 3
     assert isinstance(info.value.__cause__, ReadTimeout)
-    assert len(a.commands("SET")) == 1
+    assert len(drained(a, client).commands("SET")) == 1
 
 
 def test_trickling_server_is_cut_off_in_bounded_time(nodes, clients):
@@ -573,9 +615,7 @@ def test_wrong_type_argument_raises_type_error_before_any_bytes_are_sent(nodes, 
     connections = a.connections
     with pytest.raises(TypeError):
         call(client)
-    time.sleep(0.05)
-    assert a.received == []
-    assert a.connections == connections
+    assert settled(a, client) == ([], connections)
 
 
 def test_wrong_type_key_in_execute_command_is_rejected_before_the_command_is_sent(nodes, clients):
@@ -587,8 +627,7 @@ def test_wrong_type_key_in_execute_command_is_rejected_before_the_command_is_sen
         client.execute_command("GET", object())
     with pytest.raises(TypeError):
         client.execute_command("SET", KEY, object())
-    time.sleep(0.05)
-    assert a.received == []
+    assert settled(a, client)[0] == []
 
 
 @pytest.mark.parametrize("table", ["server", "fallback"])
@@ -604,8 +643,7 @@ def test_cross_slot_mset_raises_cross_slot_error_naming_the_slots_before_sending
     slots = (key_slot("a"), key_slot("b"))
     assert info.value.slots == slots
     assert all(str(s) in str(info.value) for s in slots)
-    time.sleep(0.05)
-    assert a.commands("MSET") == []
+    assert [argv for argv in settled(a, client)[0] if argv[0] == b"MSET"] == []
     assert client.execute_command("MSET", "{t}a", "1", "{t}b", "2") == b"OK"
     assert a.commands("MSET") == [[b"MSET", b"{t}a", b"1", b"{t}b", b"2"]]
 
@@ -615,8 +653,7 @@ def test_cross_slot_atomic_typed_command_raises_before_any_io(nodes, clients):
     with pytest.raises(CrossSlotError) as info:
         client.rename("a", "b")
     assert info.value.slots == (key_slot("a"), key_slot("b"))
-    time.sleep(0.05)
-    assert a.received == []
+    assert settled(a, client)[0] == []
 
 
 # --- secrets -------------------------------------------------------------------------------------------------
@@ -681,7 +718,7 @@ def test_auth_refused_by_a_redirect_target_never_shows_the_password(nodes, clien
     with pytest.raises(RedisClusterError) as info:
         client.get(KEY)
     assert b.commands("AUTH"), "the redirect target was never asked to authenticate"
-    assert b.commands("GET") == []
+    assert drained(b, client).commands("GET") == []
     assert SECRET not in full_text(info.value)
 
 
@@ -689,14 +726,15 @@ def test_auth_refused_by_a_redirect_target_never_shows_the_password(nodes, clien
 
 
 def test_fake_node_records_commands_and_closes_cleanly():
-    before = threading.active_count()
     fake = FakeNode()
     fake.on("GET", [bulk("one"), Silent()])
     with socket.create_connection((fake.host, fake.port), timeout=1) as sock:
         sock.sendall(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n")
         data = b""
-        while b"-ERR" not in data:
-            data += sock.recv(100)
+        while not (b"-ERR" in data and data.endswith(b"\r\n")):  # the whole error line
+            chunk = sock.recv(100)
+            assert chunk, data
+            data += chunk
         # the first GET answered, the second one silent, PING unscripted
         assert data.startswith(b"$3\r\none\r\n-ERR unknown command 'PING'")
         assert fake.names() == ["GET", "GET", "PING"]
@@ -704,10 +742,8 @@ def test_fake_node_records_commands_and_closes_cleanly():
         assert sock.recv(100) == b""  # closed by the fake
     with pytest.raises(OSError):
         socket.create_connection((fake.host, fake.port), timeout=0.5).close()
-    deadline = time.monotonic() + 2
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threading.active_count() <= before
+    # close() joined them; counting every thread in the process would depend on other tests' threads
+    assert fake.alive_threads() == []
 
 
 def test_a_second_answer_to_one_command_is_never_taken_for_the_next_answer(nodes, clients):

@@ -370,8 +370,47 @@ def test_a_test_that_raises_still_cleans_up():
     assert not local_procs.is_registered(c)
 
 
+class _StuckProc:
+    """A Popen stand-in for a node that SIGKILL does not end in time (e.g. in uninterruptible sleep)."""
+
+    returncode = None
+
+    def __init__(self, name: str, events: list) -> None:
+        self.name, self.events = name, events
+
+    def kill(self) -> None:
+        self.events.append(("kill", self.name))
+
+    def wait(self, timeout: float) -> None:
+        self.events.append(("wait", self.name, timeout))
+        time.sleep(timeout)
+        raise subprocess.TimeoutExpired("redis-server", timeout)
+
+
+def test_kill_now_kills_every_node_first_and_waits_for_stuck_ones_once_in_all(tmp_path):
+    # The exit after SIGINT/SIGTERM waits for kill_now: a per-node wait would add up over the nodes.
+    events: list = []
+    nodes = [local_procs.Node("127.0.0.1", 1 + i, tmp_path, i, "master", i) for i in range(3)]
+    for i, n in enumerate(nodes):
+        n._proc = _StuckProc(f"n{i}", events)  # type: ignore[assignment]
+    local_procs.kill_now(nodes, timeout=0.2)
+    assert [e[:2] for e in events] == [("kill", "n0"), ("kill", "n1"), ("kill", "n2")] + [
+        ("wait", "n0"),
+        ("wait", "n1"),
+        ("wait", "n2"),
+    ]
+    first, *rest = (e[2] for e in events[3:])
+    assert 0 < first <= 0.2 and rest == [0.0, 0.0]  # the deadline had passed: no second wait
+
+
+# The child undoes what it may have inherited: a job started with `&` by a non-interactive shell ignores
+# SIGINT (as does anything run under `nohup` or some CI runners for other signals), an ignored signal stays
+# ignored across exec, and Python then installs no KeyboardInterrupt handler nor the launcher its SIGTERM
+# one. Such a child would sleep through the signal; the test is about a run started from a terminal.
 CHILD = """
-import json, sys, time
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 from rediscluster_lite.local import LocalCluster
 c = LocalCluster(masters=1, replicas_per_master=1)
 c.start()
@@ -397,8 +436,9 @@ def test_an_interrupted_or_killed_test_run_leaves_no_servers():
         for p, sig, info in zip(children, sigs, infos, strict=True):
             assert all(running(pid) for pid in info["pids"])
             p.send_signal(sig)
-        for p in children:
+        for p, sig in zip(children, sigs, strict=True):
             p.wait(timeout=20)
+            assert p.returncode == -sig, f"after {sig.name} the child exited with {p.returncode}"
         for sig, info in zip(sigs, infos, strict=True):
             assert wait_gone(info["pids"]) == [], f"redis-server left running after {sig.name}"
             if sig != signal.SIGKILL:
