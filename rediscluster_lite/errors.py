@@ -12,6 +12,7 @@ import builtins
 __all__ = [
     "RedisClusterError",
     "ClientClosedError",
+    "EventLoopError",
     "WatchError",
     "ConnectionError",
     "ConnectError",
@@ -115,6 +116,10 @@ class ResponseError(RedisClusterError):
 
 class ClientClosedError(RedisClusterError):
     """The client was closed with ``close()`` (or its ``with`` block ended) and cannot be used."""
+
+
+class EventLoopError(RedisClusterError, RuntimeError):
+    """An asyncio client was used from an event loop other than the one it first ran on."""
 
 
 class WatchError(RedisClusterError):

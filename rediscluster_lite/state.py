@@ -30,7 +30,8 @@ import random
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
-from .errors import ConnectError, NodeNotAllowedError, RedisClusterError, ResponseError
+from .commands import CommandTable
+from .errors import ConnectError, NodeNotAllowedError, ProtocolError, RedisClusterError, ResponseError
 from .readfrom import ReadFrom
 from .slotmap import SLOTS, Node, Shard, SlotMap
 
@@ -336,3 +337,22 @@ def refresh_slots(state: ClusterState, now: float, raise_on_failure: bool = Fals
     if raise_on_failure:
         raise ConnectError("could not load the cluster's slot map from any node: " + "; ".join(errors))
     return None
+
+
+def load_command_table(state: ClusterState) -> Generator[Node, Any, CommandTable]:
+    """The command table as a generator: yields each node to ask ``COMMAND``; the shell sends back the
+    reply or the exception the request raised. A node that fails is skipped; an error reply (``COMMAND``
+    denied by ACL) or an unreadable reply ends the search: the built-in table has to do."""
+    for node in state.command_table_nodes():
+        outcome = yield node
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, (RedisClusterError, OSError)):
+                continue
+            raise outcome
+        if isinstance(outcome, list) and outcome:
+            try:
+                return CommandTable.from_command_reply(outcome)
+            except ProtocolError:
+                break
+        break
+    return CommandTable()

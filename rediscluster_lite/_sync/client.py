@@ -18,16 +18,15 @@ from ..errors import RedisClusterError, WatchError
 from ..fanout import fanout_plan
 from ..keyslot import key_slot
 from ..multikey import mget_plan, split_plan
+from ..options import client_parts
 from ..readfrom import ReadFrom
 from ..resp import pack_command
-from ..router import RetryPolicy
 from ..scan import scan_args, scan_plan
 from ..script import Script
-from ..slotmap import Node, parse_address
-from ..state import AddressRemap, AllowedHost, HostPolicy
+from ..slotmap import Node
+from ..state import AddressRemap, AllowedHost
 from ..transaction import WatchRetry
 from ..urls import parse_url
-from .connection import ConnectionSettings
 from .dispatch import Dispatch
 from .drive import drive_batch, drive_keys, drive_scan
 from .link import ClusterLink
@@ -70,33 +69,33 @@ class ClusterClient(CommandsMixin, Dispatch):
         """``allowed_hosts``: the hosts and networks the client may connect to (``None``: any);
         ``address_remap(host, port)``: the address to connect to for one a node announces. Both apply to
         the slot map and to redirects; see ``docs/getting-started.md``."""
-        nodes = [parse_address(n) for n in startup_nodes]
-        hosts = HostPolicy(allowed_hosts, address_remap)
-        if ssl is True:
-            ssl = _ssl.create_default_context()
-        elif ssl is False:
-            ssl = None
-        elif ssl is not None and not isinstance(ssl, _ssl.SSLContext):
-            raise TypeError("ssl must be an ssl.SSLContext, True (verify with system CAs) or None")
-        mode = ReadFrom.parse(read_from)
-        self._settings = ConnectionSettings(
+        parts = client_parts(
+            startup_nodes,
+            read_from=read_from,
             username=username,
             password=password,
-            ssl_context=ssl,
+            ssl=ssl,
             connect_timeout=connect_timeout,
             socket_timeout=socket_timeout,
-            max_reply_bytes=max_reply_bytes,
-            encoding=encoding if decode_responses else None,
-        )
-        self._policy = RetryPolicy(max_redirects=max_redirects, max_retries=max_retries)
-        self._topology = Topology(
-            nodes,
-            self._settings,
-            read_from=mode,
-            max_connections_per_node=max_connections_per_node,
             pool_timeout=pool_timeout,
+            max_redirects=max_redirects,
+            max_retries=max_retries,
             refresh_interval=refresh_interval,
-            hosts=hosts,
+            decode_responses=decode_responses,
+            encoding=encoding,
+            max_reply_bytes=max_reply_bytes,
+            allowed_hosts=allowed_hosts,
+            address_remap=address_remap,
+        )
+        self._settings = parts.settings
+        self._policy = parts.policy
+        self._topology = Topology(
+            parts.nodes,
+            parts.settings,
+            read_from=parts.read_from,
+            max_connections_per_node=max_connections_per_node,
+            hosts=parts.hosts,
+            **parts.topology_options,
         )
         self._topology.refresh("startup", force=True, raise_on_failure=True)
 

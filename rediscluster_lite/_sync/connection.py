@@ -8,72 +8,17 @@ This module only moves bytes between the two and keeps time.
 
 from __future__ import annotations
 
-import ssl as _ssl
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import ReadError, ReadTimeout, ResponseError, WriteError
-from ..reader import INCOMPLETE, ReplyLimits, ReplyReader
-from ..resp import READONLY, pack_command
+from ..reader import INCOMPLETE, ReplyReader
+from ..resp import READONLY
+from ..settings import ConnectionSettings
 from ..slotmap import Node
 from .stream import Stream, open_socket_stream
 
 __all__ = ["ConnectionSettings", "Connection"]
-
-
-class ConnectionSettings:
-    """What every connection of one client shares. The password is kept out of ``repr``."""
-
-    __slots__ = (
-        "username",
-        "_password",
-        "ssl_context",
-        "connect_timeout",
-        "socket_timeout",
-        "max_reply_bytes",
-        "reply_limits",
-        "encoding",
-        "stream_opener",
-    )
-
-    def __init__(
-        self,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        ssl_context: _ssl.SSLContext | None = None,
-        connect_timeout: float | None = 2.0,
-        socket_timeout: float | None = 5.0,
-        max_reply_bytes: int = 1 << 30,
-        encoding: str | None = None,
-        stream_opener: Callable[[Node, ConnectionSettings], Stream] = open_socket_stream,
-    ) -> None:
-        self.username = username
-        self._password = password
-        self.ssl_context = ssl_context
-        self.connect_timeout = connect_timeout
-        self.socket_timeout = socket_timeout
-        self.max_reply_bytes = max_reply_bytes
-        self.reply_limits = ReplyLimits(max_reply_bytes)
-        self.encoding = encoding
-        self.stream_opener = stream_opener
-
-    def auth_command(self) -> bytes | None:
-        if self.username:
-            # A user without a password (ACL ``nopass``) accepts any password, so send an empty one.
-            return pack_command((b"AUTH", self.username, self._password or b""))
-        if self._password is None:
-            return None
-        return pack_command((b"AUTH", self._password))
-
-    def __repr__(self) -> str:
-        secret = "'***'" if self._password is not None else "None"
-        return (
-            f"ConnectionSettings(username={self.username!r}, password={secret}, "
-            f"ssl={self.ssl_context is not None}, connect_timeout={self.connect_timeout}, "
-            f"socket_timeout={self.socket_timeout})"
-        )
 
 
 class Connection:
@@ -97,7 +42,8 @@ class Connection:
 
     def open(self) -> None:
         """Connect and authenticate. Raises ConnectError/ConnectTimeout (nothing sent) or ResponseError."""
-        self.stream = self.settings.stream_opener(self.node, self.settings)
+        opener = self.settings.stream_opener or open_socket_stream
+        self.stream = opener(self.node, self.settings)
         auth = self.settings.auth_command()
         if auth is None:
             return

@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..commands import CommandTable
-from ..errors import ClientClosedError, ProtocolError, RedisClusterError
+from ..errors import ClientClosedError, RedisClusterError
 from ..readfrom import ReadFrom
 from ..resp import pack_command
 from ..slotmap import Node
-from ..state import ClusterState, HostPolicy, refresh_slots
+from ..state import ClusterState, HostPolicy, load_command_table, refresh_slots
 from .connection import ConnectionSettings
 from .pool import NodePool
 
@@ -189,18 +189,18 @@ class Topology(ClusterState):
         return table
 
     def _load_commands(self) -> CommandTable:
-        for node in self.command_table_nodes():
-            try:
-                reply = self.call(node, _COMMAND)
-            except (RedisClusterError, OSError):
-                continue
-            if isinstance(reply, list) and reply:
+        """Carry out :func:`~rediscluster_lite.state.load_command_table`."""
+        steps = load_command_table(self)
+        try:
+            node = next(steps)
+            while True:
                 try:
-                    return CommandTable.from_command_reply(reply)
-                except ProtocolError:
-                    break
-            break  # an error reply (COMMAND denied): the built-in table will have to do
-        return CommandTable()
+                    outcome = self.call(node, _COMMAND)
+                except (RedisClusterError, OSError) as exc:
+                    outcome = exc
+                node = steps.send(outcome)
+        except StopIteration as done:
+            return done.value
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
