@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import ResponseError
 
-__all__ = ["Script"]
+__all__ = ["Script", "AsyncScript"]
 
 
 class Script:
@@ -38,3 +38,19 @@ class Script:
             if exc.code != "NOSCRIPT":
                 raise
         return target.eval(self.source, len(keys), *keys, *args)
+
+
+class AsyncScript(Script):
+    """``async_client.register_script(source)``: ``await script(keys, args)``; EVALSHA, then EVAL on
+    NOSCRIPT (a new, restarted or promoted node), as :class:`Script`."""
+
+    async def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = (), client: Any = None) -> Any:  # type: ignore[override]
+        target = client if client is not None else self.client
+        if getattr(target, "queues_commands", False):
+            return target.eval(self.source, len(keys), *keys, *args)
+        try:
+            return await target.evalsha(self.sha, len(keys), *keys, *args)
+        except ResponseError as exc:
+            if exc.code != "NOSCRIPT":
+                raise
+        return await target.eval(self.source, len(keys), *keys, *args)

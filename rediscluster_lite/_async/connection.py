@@ -153,16 +153,17 @@ class AsyncConnection(asyncio.BufferedProtocol):
 
     # --- requests ------------------------------------------------------------------------------------
 
-    def request(self, data: bytes, count: int = 1) -> asyncio.Future:
-        """Queue ``data`` (``count`` commands) for this turn's write; a future of the reply (``count`` 1)
-        or of the list of replies. Error replies are ResponseError values; transport failures are raised."""
+    def request(self, data: bytes, count: int = 1, many: bool = False) -> asyncio.Future:
+        """Queue ``data`` (``count`` commands) for this turn's write; a future of the reply, or of the list
+        of replies when ``count`` > 1 or ``many``. Error replies are ResponseError values; transport failures
+        are raised."""
         loop = self._loop
         future = loop.create_future()  # type: ignore[union-attr]
         if self.closed is not None:
             future.set_exception(ConnectError(f"connection to {self.node.name} is closed", self.node.name))
             return future
         self._out.append(data)
-        self._out_entries.append(future if count == 1 else _Many(future, count))
+        self._out_entries.append(_Many(future, count) if many or count != 1 else future)
         if self._flush_handle is None:
             self._flush_handle = loop.call_soon(self._flush)  # type: ignore[union-attr]
         return future

@@ -127,7 +127,7 @@ class AsyncDispatch:
             if readonly_first:
                 conn.readonly = True
             data, expected = node_batch(indexes, packed, asking, readonly_first)
-            in_flight.append((node, indexes, conn, readonly_first, expected, conn.request(data, expected)))
+            in_flight.append((node, indexes, conn, readonly_first, expected, conn.request(data, expected, True)))
         for node, indexes, conn, readonly_first, expected, future in in_flight:
             try:
                 raw = await future

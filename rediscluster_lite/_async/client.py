@@ -1,0 +1,231 @@
+"""The asyncio client: the same constructor, options and typed methods as the blocking one, as coroutines.
+
+Every decision is the core's (the same router, plans and state as the blocking client); this module wires
+the asyncio shell (``dispatch``, ``drive``, ``topology``, ``connection``) to the typed methods. Nothing is
+sent by the constructor: the slot map is loaded by the first command (or ``await client.initialize()``,
+which ``async with`` calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
+
+from .. import fanout
+from ..api import CommandsMixin
+from ..commands import check_command, route_with, slot_of_keys
+from ..errors import RedisClusterError
+from ..fanout import fanout_plan
+from ..keyslot import key_slot
+from ..multikey import mget_plan, split_plan
+from ..options import client_parts
+from ..readfrom import ReadFrom
+from ..resp import pack_command
+from ..scan import scan_args, scan_plan
+from ..script import AsyncScript
+from ..slotmap import Node, SlotMap
+from ..urls import parse_url
+from .dispatch import AsyncDispatch
+from .drive import drive_batch, drive_keys, drive_scan
+from .pipeline import AsyncPipeline
+from .topology import AsyncTopology
+
+__all__ = ["AsyncClusterClient"]
+
+
+class AsyncClusterClient(CommandsMixin, AsyncDispatch):
+    """A Redis Cluster client for asyncio. Share one per event loop.
+
+    Takes the options of :class:`~rediscluster_lite.ClusterClient` (``max_connections_per_node`` has no
+    meaning here), plus ``connections_per_node`` (shared multiplexed connections per node, default 1) and
+    ``max_dedicated_per_node`` (connections for blocking commands at once per node, default 16).
+    """
+
+    def __init__(
+        self,
+        startup_nodes: Iterable[tuple[str, int] | str],
+        *,
+        connections_per_node: int = 1,
+        max_dedicated_per_node: int = 16,
+        max_connections_per_node: int | None = None,
+        **options: Any,
+    ) -> None:
+        parts = client_parts(startup_nodes, **options)
+        self._settings = parts.settings
+        self._policy = parts.policy
+        self._topology = AsyncTopology(
+            parts.nodes,
+            parts.settings,
+            read_from=parts.read_from,
+            connections_per_node=connections_per_node,
+            max_dedicated_per_node=max_dedicated_per_node,
+            hosts=parts.hosts,
+            **parts.topology_options,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> AsyncClusterClient:
+        """As :meth:`ClusterClient.from_url <rediscluster_lite.ClusterClient.from_url>`."""
+        address, options = parse_url(url)
+        for name, value in options.items():
+            kwargs.setdefault(name, value)
+        return cls([address], **kwargs)
+
+    async def initialize(self) -> AsyncClusterClient:
+        """Load the slot map now (the first command does it otherwise). Raises ConnectError if no startup
+        node answers."""
+        topology = self._topology
+        topology.bind()
+        if not topology.refreshes:
+            await topology.refresh("startup", force=True, raise_on_failure=True)
+        return self
+
+    async def __aenter__(self) -> AsyncClusterClient:
+        return await self.initialize()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection. Commands still waiting fail with ClientClosedError."""
+        await self._topology.close()
+
+    close = aclose  # redis-py's asyncio client has both names
+
+    @property
+    def read_from(self) -> ReadFrom:
+        """The read mode. Setting it (a :class:`ReadFrom` or its name) takes effect on the next command."""
+        return self._topology.read_from
+
+    @read_from.setter
+    def read_from(self, mode: ReadFrom | str) -> None:
+        self._topology.read_from = ReadFrom.parse(mode)
+
+    def __repr__(self) -> str:
+        names = ", ".join(n.name for n in self._topology.slot_map.masters)
+        return f"<AsyncClusterClient masters=[{names}] read_from={self.read_from.value} {self._settings!r}>"
+
+    # --- introspection -----------------------------------------------------------------------------
+
+    @staticmethod
+    def key_slot(key: Any) -> int:
+        return key_slot(key)
+
+    @property
+    def slot_map(self) -> SlotMap:
+        """The current (immutable) slot map."""
+        return self._topology.slot_map
+
+    async def refresh_slots(self) -> None:
+        """Reload the slot map now."""
+        self._topology.bind()
+        await self._topology.refresh("requested", force=True, raise_on_failure=True)
+
+    def node_for(self, key: Any) -> Node:
+        """The master currently serving ``key``'s slot."""
+        shard = self._topology.slot_map.slots[key_slot(key)]
+        if shard is None:
+            raise LookupError(f"slot {key_slot(key)} is not covered")
+        return shard.master
+
+    # --- the shell's part of the CommandsMixin contract ----------------------------------------------
+
+    async def execute_command(self, *args: Any, readonly: bool | None = None) -> Any:
+        """Send any command, routed by its keys (found from the server's ``COMMAND`` description)."""
+        slot, readonly = await self._route_of(args, readonly)
+        return await self._run(pack_command(args), slot, readonly)
+
+    async def _route_of(self, args: Sequence, readonly: bool | None) -> tuple[int | None, bool]:
+        check_command(args)
+        self._topology.bind()
+        return route_with(await self._topology.commands(), args, readonly)
+
+    async def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
+        packed, slot, readonly, convert = entry
+        reply = await self._run(packed, slot, readonly)
+        return reply if convert is None else convert(reply)
+
+    async def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
+        if not keys:
+            raise TypeError(f"{args[0].decode()} needs at least one key")
+        reply = await self._run(pack_command(args), slot_of_keys(keys, args[0].decode()), readonly)
+        return reply if convert is None else convert(reply)
+
+    async def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
+        reply = await self._run(pack_command(args), None, readonly)
+        return reply if convert is None else convert(reply)
+
+    async def _blocking(
+        self, args: tuple, keys: Sequence, readonly: bool, block: float, convert: Callable | None = None
+    ) -> Any:
+        reply = await self._run(pack_command(args), slot_of_keys(keys, args[0].decode()), readonly, block)
+        return reply if convert is None else convert(reply)
+
+    def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
+        # Not a coroutine itself: the plan checks its arguments (ValueError) when called, before any await.
+        steps = split_plan(command, args, step, readonly, combine)
+        first = next(steps)
+        return drive_keys(_Resumed(steps, first), self._run_caught, self._run_batch)
+
+    def _mget(self, keys: Sequence) -> Any:
+        steps = mget_plan(keys)
+        first = next(steps)
+        return drive_keys(_Resumed(steps, first), self._run_caught, self._run_batch)
+
+    async def _run_caught(self, packed: bytes, slot: int | None, readonly: bool) -> Any:
+        try:
+            return await self._run(packed, slot, readonly)
+        except RedisClusterError as exc:
+            return exc
+
+    async def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
+        """One command to each node of ``target_nodes`` (all written in one turn); replies merged."""
+        topology = self._topology
+        topology.bind()
+        if not topology.refreshes:
+            await self.initialize()
+        steps = fanout_plan(topology, self._policy, target_nodes)
+        return combine(await drive_batch(steps, self._send_batch, topology, [pack_command(args)]))
+
+    def register_script(self, source: str | bytes) -> AsyncScript:
+        """An :class:`~rediscluster_lite.script.AsyncScript`: ``await script(keys, args)``."""
+        return AsyncScript(self, source)
+
+    # --- pipelines and scans -------------------------------------------------------------------------
+
+    def pipeline(self, transaction: bool = False) -> AsyncPipeline:
+        """Queue commands and send them together (``await pipe.execute()``). ``transaction=True`` is not
+        available on the asyncio client yet: use the blocking client for MULTI/EXEC."""
+        if transaction:
+            raise NotImplementedError("MULTI/EXEC pipelines are not available on the asyncio client yet")
+        return AsyncPipeline(self)
+
+    async def scan_iter(
+        self, match: Any = None, count: int | None = None, _type: Any = None, target_nodes: Any = fanout.PRIMARIES
+    ) -> AsyncIterator:
+        """Every key, one master at a time with SCAN's cursor (``async for key in client.scan_iter()``).
+        Failover as in the blocking client: a master lost mid-scan is scanned again on its successor."""
+        topology = self._topology
+        topology.bind()
+        if not topology.refreshes:
+            await self.initialize()
+        steps = scan_plan(topology, self._policy, scan_args(match, count, _type), target_nodes)
+        async for key in drive_scan(steps, self._send, topology):
+            yield key
+
+
+class _Resumed:
+    """A plan whose first effect was already taken (so its argument checks ran at call time)."""
+
+    __slots__ = ("_steps", "_first")
+
+    def __init__(self, steps: Any, first: tuple) -> None:
+        self._steps = steps
+        self._first: tuple | None = first
+
+    def send(self, outcome: Any) -> Any:
+        first = self._first
+        if first is not None:
+            self._first = None
+            return first
+        return self._steps.send(outcome)
