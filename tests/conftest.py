@@ -18,3 +18,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.module.__name__ if getattr(item, "module", None) is not None else ""
         if module.endswith("_live") or _CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.live)
+
+
+# Coroutine tests run on a fresh event loop each, in asyncio's debug mode (it reports never-awaited
+# coroutines, unretrieved task exceptions and slow callbacks), so no plugin is needed for them.
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    import asyncio
+    import inspect
+
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    asyncio.run(pyfuncitem.obj(**kwargs), debug=True)
+    return True
