@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import inspect
 import re
 import signal
@@ -111,13 +112,9 @@ def python_blocks(page: str) -> list[Block]:
 
 def substitute(source: str, cluster: LocalCluster) -> str:
     """Rule 1: the docs' 6300/6400 addresses -> the session cluster's nodes of the same role and shard."""
-    ports = {}
-    for n in cluster.nodes:
-        replica_no = sum(1 for r in cluster.nodes if r.role == n.role and r.shard == n.shard and r.index < n.index)
-        if n.role == "master":
-            ports[6300 + n.shard] = n.port
-        elif replica_no == 0:
-            ports[6400 + n.shard] = n.port
+    ports: dict[int, int] = {}
+    for n in sorted(cluster.nodes, key=lambda n: n.index):  # role and shard as the cluster was formed
+        ports.setdefault((6300 if n.role == "master" else 6400) + n.shard, n.port)  # a shard's first replica
 
     def repl(m: re.Match) -> str:
         port = int(m["port"])
@@ -139,8 +136,18 @@ class BlockTimeout(BaseException):  # not an Exception: a block's `except Except
     pass
 
 
-def _alarm(signum, frame):
-    raise BlockTimeout(f"still running after {BLOCK_TIMEOUT:.0f} s")
+@contextlib.contextmanager
+def time_limit(seconds: float = BLOCK_TIMEOUT):
+    def alarm(signum, frame):
+        raise BlockTimeout(f"still running after {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def doc_traceback(exc: BaseException, filename: str) -> str:
@@ -171,10 +178,9 @@ def run_block(block: Block, ns: dict, cluster: LocalCluster) -> None:
     expected = exception_class(block.arg) if block.marker == "raises" else None
     last = tree.body[-1].end_lineno if tree.body else None
     failure = None
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, BLOCK_TIMEOUT)
     try:
-        exec(compile(tree, filename, "exec"), ns)
+        with time_limit():
+            exec(compile(tree, filename, "exec"), ns)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # reported below, with the block's line
@@ -184,9 +190,6 @@ def run_block(block: Block, ns: dict, cluster: LocalCluster) -> None:
     else:
         if expected is not None:
             failure = f"{where} raised nothing; the doc says its line {last} raises {block.arg}"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
     if failure:
         pytest.fail(failure, pytrace=False)
 
@@ -235,8 +238,9 @@ def test_page(page, redis_cluster, created, request):
             fixtures = [request.getfixturevalue(p) for p in inspect.signature(fn).parameters]
             failure = None
             try:
-                fn(*fixtures)
-            except Exception as exc:
+                with time_limit():
+                    fn(*fixtures)
+            except (Exception, BlockTimeout) as exc:
                 failure = f"{page}:{fn.__code__.co_firstlineno}: {name}(), defined in the page, failed:\n"
                 failure += doc_traceback(exc, filename)
             if failure:
