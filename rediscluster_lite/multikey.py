@@ -23,6 +23,7 @@ from .effects import RUN, RUN_BATCH
 from .errors import ResponseError, TooManyRedirects
 from .keyslot import key_slot
 from .resp import command_head, pack_command, pack_key
+from .router import any_error
 
 __all__ = [
     "group_by_slot",
@@ -192,7 +193,7 @@ def split_plan(command: bytes, args: Sequence, step: int, readonly: bool, combin
     else:
         slots, _, argvs = zip(*parts)
         replies = yield (RUN_BATCH, list(map(pack_command, argvs)), slots, [readonly] * len(parts))
-    if any(isinstance(reply, BaseException) for reply in replies):
+    if any_error(replies):  # at C speed: usually none
         for index in per_key_retries(command, replies):
             replies[index] = yield from _one_key_each(command, parts[index][2][1:], readonly)
     return combine(parts, replies, len(args) // step)
@@ -209,7 +210,7 @@ def mget_plan(keys: Sequence) -> Plan:
     if len(set(slots)) < len(slots):
         frames, slots, groups = mget_grouped(keys, frames, slots)
     replies = yield (RUN_BATCH, frames, slots, (True,) * len(slots))
-    if any(isinstance(reply, BaseException) for reply in replies):
+    if any_error(replies):  # at C speed: usually none
         for index in mget_retries(replies, groups):
             replies[index] = yield from _one_key_each(b"MGET", [keys[i] for i in groups[index]], True)  # type: ignore[index]
     return replies if groups is None else in_key_order(len(keys), groups, replies)

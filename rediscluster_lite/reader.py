@@ -226,9 +226,11 @@ class ReplyReader:
         while len(replies) < count:
             try:
                 replies.extend(islice(iter(gets, INCOMPLETE), count - len(replies)))
-                return
+                break
             except Exception as exc:  # translated; a decode error is a value: go on after it
                 replies.append(self.failed(exc))
+        if self._tail and not self._hiredis.has_data():
+            self._tail = b""  # everything was parsed: no header can be cut at the end of the last chunk
 
     # --- a big bulk string, read straight into its value -------------------------------------------------
 

@@ -496,10 +496,18 @@ class _Batch:
         # Plain loops here: map() over a bound __getitem__/__setitem__ measured slower than the bytecode it saves.
         groups: list[list[int]] = [[] for _ in range(len(shards) + 1)]  # the last collects uncovered slots
         reads: list[list[int]] = [[] for _ in range(len(shards) + 1)]
-        if None not in slots and (mode is ReadFrom.PRIMARY or not any(readonly)):
-            appends = [group.append for group in groups]
+        if None not in slots and (mode is ReadFrom.PRIMARY or not any(readonly) or all(readonly)):
+            # One kind only: all to the masters' groups, or (every command a read under a read mode) all
+            # to the reads' groups.
+            target = groups if mode is ReadFrom.PRIMARY or not readonly or not readonly[0] else reads
+            appends = [group.append for group in target]
             for i, slot in enumerate(slots):
                 appends[index[slot]](i)
+        elif None not in slots:  # reads and writes mixed, under a read mode: reads are grouped apart
+            to_groups = [group.append for group in groups]
+            to_reads = [group.append for group in reads]
+            for i, slot in enumerate(slots):
+                (to_reads if readonly[i] else to_groups)[index[slot]](i)
         else:  # keyless commands take the general route; reads under a read mode are grouped apart
             routed = mode is not ReadFrom.PRIMARY
             for i, slot in enumerate(slots):
