@@ -129,7 +129,8 @@ async def make_client(name: str, startup: list[tuple[str, int]]) -> Any:
             from redis.asyncio.cluster import ClusterNode, RedisCluster
         except ImportError as exc:
             return f"not installed ({exc})"
-        client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in startup])
+        # redis-py opens one connection per concurrent command: let it (its default cap raises at 50 tasks).
+        client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in startup], max_connections=1000)
         await client.initialize()
         return _RedisPy(client)
     if name == "coredis":
@@ -282,6 +283,7 @@ async def bench(startup: list[tuple[str, int]], args: argparse.Namespace) -> dic
     workloads = [f"{w}@{n}" for w in ("get", "set") if w in args.workloads for n in args.tasks]
     workloads += [w for w in ("pipeline", "mget") if w in args.workloads]
     samples: dict[str, dict[str, list[float]]] = {w: {} for w in workloads}
+    failures: dict[str, str] = {}
     for round_no in range(args.rounds + 1):  # round 0 warms up
         for w in workloads:
             for name, client in clients.items():
@@ -291,10 +293,14 @@ async def bench(startup: list[tuple[str, int]], args: argparse.Namespace) -> dic
                     rate = await run_workload(client, w, keys, values, args)
                 except NotImplementedError:
                     continue
+                except Exception as exc:  # noqa: BLE001 - a peer failing a workload is reported, not fatal
+                    failures.setdefault(f"{name} {w}", f"{type(exc).__name__}: {exc}"[:200])
+                    continue
                 if round_no:
                     samples[w].setdefault(name, []).append(rate)
     for client in clients.values():
         await client.close()
+    skipped.update(failures)
     return {"samples": samples, "skipped": skipped}
 
 
