@@ -179,16 +179,22 @@ class AsyncConnection(asyncio.BufferedProtocol):
             return
         owed = self._owed
         was_idle = not owed
-        chunks = []
-        for data, entry in zip(out, entries):
-            future = entry if type(entry) is not _Many else entry.future
-            if future.cancelled():
-                continue  # cancelled before the write: nothing is sent, nothing is owed
-            chunks.append(data)
+        if len(entries) == 1:  # the usual turn of a lone caller: no lists to build
+            entry = entries[0]
+            if (entry if type(entry) is not _Many else entry.future).cancelled():
+                return
             owed.append(entry)
-        if not chunks:
-            return
-        transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            transport.write(out[0])
+        else:
+            chunks = []
+            for data, entry in zip(out, entries):
+                if (entry if type(entry) is not _Many else entry.future).cancelled():
+                    continue  # cancelled before the write: nothing is sent, nothing is owed
+                chunks.append(data)
+                owed.append(entry)
+            if not chunks:
+                return
+            transport.write(b"".join(chunks))
         if was_idle:
             self._head_since = self._heard = _monotonic()
             if self._timer is None and self.timeout is not None:

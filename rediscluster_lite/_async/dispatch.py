@@ -25,6 +25,7 @@ __all__ = ["AsyncDispatch"]
 
 _TRANSPORT_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 _monotonic = time.monotonic
+_running_loop = asyncio.get_running_loop
 
 
 class AsyncDispatch:
@@ -36,7 +37,7 @@ class AsyncDispatch:
 
     async def _run(self, packed: bytes, slot: int | None, readonly: bool, block: float | None = None) -> Any:
         topology = self._topology
-        if topology.loop is not asyncio.get_running_loop() or topology.closed:
+        if topology.loop is not _running_loop() or topology.closed:
             topology.bind()
         if _monotonic() >= topology.refresh_due:
             await topology.refresh("periodic", raise_on_failure=not topology.refreshes)
