@@ -21,7 +21,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # Coroutine tests run on a fresh event loop each, in asyncio's debug mode (it reports never-awaited
-# coroutines, unretrieved task exceptions and slow callbacks), so no plugin is needed for them.
+# coroutines, unretrieved task exceptions and slow callbacks), so no plugin is needed for them. Each runs
+# on the default loop and, when uvloop is installed, on uvloop too (the test id says which).
+def _loops() -> list[str]:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return ["asyncio"]
+    return ["asyncio", "uvloop"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    import inspect
+
+    if inspect.iscoroutinefunction(metafunc.function):
+        metafunc.fixturenames.append("event_loop_kind")
+        metafunc.parametrize("event_loop_kind", _loops())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     import asyncio
@@ -31,5 +48,17 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    asyncio.run(pyfuncitem.obj(**kwargs), debug=True)
+    coroutine = pyfuncitem.obj(**kwargs)
+    if pyfuncitem.callspec.params.get("event_loop_kind") == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+        loop.set_debug(True)
+        try:
+            loop.run_until_complete(coroutine)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+    else:
+        asyncio.run(coroutine, debug=True)
     return True
