@@ -13,18 +13,15 @@ from typing import Any
 
 from .. import fanout
 from ..api import CommandsMixin
+from ..client_common import ClientCommon
 from ..commands import check_command, route_with, slot_of_keys
 from ..errors import RedisClusterError
 from ..fanout import fanout_plan
-from ..keyslot import key_slot
 from ..multikey import mget_plan, split_plan
 from ..options import client_parts
-from ..readfrom import ReadFrom
 from ..resp import pack_command
 from ..scan import scan_args, scan_plan
 from ..script import AsyncScript
-from ..slotmap import Node, SlotMap
-from ..urls import parse_url
 from .dispatch import AsyncDispatch
 from .drive import drive_batch, drive_keys, drive_scan
 from .pipeline import AsyncPipeline
@@ -33,7 +30,7 @@ from .topology import AsyncTopology
 __all__ = ["AsyncClusterClient"]
 
 
-class AsyncClusterClient(CommandsMixin, AsyncDispatch):
+class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
     """A Redis Cluster client for asyncio. Share one per event loop.
 
     Takes the options of :class:`~rediscluster_lite.ClusterClient` (``max_connections_per_node`` has no
@@ -63,14 +60,6 @@ class AsyncClusterClient(CommandsMixin, AsyncDispatch):
             **parts.topology_options,
         )
 
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> AsyncClusterClient:
-        """As :meth:`ClusterClient.from_url <rediscluster_lite.ClusterClient.from_url>`."""
-        address, options = parse_url(url)
-        for name, value in options.items():
-            kwargs.setdefault(name, value)
-        return cls([address], **kwargs)
-
     async def initialize(self) -> AsyncClusterClient:
         """Load the slot map now (the first command does it otherwise). Raises ConnectError if no startup
         node answers."""
@@ -92,41 +81,12 @@ class AsyncClusterClient(CommandsMixin, AsyncDispatch):
 
     close = aclose  # redis-py's asyncio client has both names
 
-    @property
-    def read_from(self) -> ReadFrom:
-        """The read mode. Setting it (a :class:`ReadFrom` or its name) takes effect on the next command."""
-        return self._topology.read_from
-
-    @read_from.setter
-    def read_from(self, mode: ReadFrom | str) -> None:
-        self._topology.read_from = ReadFrom.parse(mode)
-
-    def __repr__(self) -> str:
-        names = ", ".join(n.name for n in self._topology.slot_map.masters)
-        return f"<AsyncClusterClient masters=[{names}] read_from={self.read_from.value} {self._settings!r}>"
-
     # --- introspection -----------------------------------------------------------------------------
-
-    @staticmethod
-    def key_slot(key: Any) -> int:
-        return key_slot(key)
-
-    @property
-    def slot_map(self) -> SlotMap:
-        """The current (immutable) slot map."""
-        return self._topology.slot_map
 
     async def refresh_slots(self) -> None:
         """Reload the slot map now."""
         self._topology.bind()
         await self._topology.refresh("requested", force=True, raise_on_failure=True)
-
-    def node_for(self, key: Any) -> Node:
-        """The master currently serving ``key``'s slot."""
-        shard = self._topology.slot_map.slots[key_slot(key)]
-        if shard is None:
-            raise LookupError(f"slot {key_slot(key)} is not covered")
-        return shard.master
 
     # --- the shell's part of the CommandsMixin contract ----------------------------------------------
 

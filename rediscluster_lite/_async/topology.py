@@ -210,17 +210,7 @@ class AsyncTopology(ClusterState):
 
     async def _load(self, raise_on_failure: bool) -> bool:
         """Carry out :func:`~rediscluster_lite.state.refresh_slots`: ask each node it names."""
-        steps = refresh_slots(self, _monotonic(), raise_on_failure)
-        try:
-            node = next(steps)
-            while True:
-                try:
-                    outcome = await self.call(node, _CLUSTER_SLOTS)
-                except (RedisClusterError, OSError) as exc:
-                    outcome = exc
-                node = steps.send((_monotonic(), outcome))
-        except StopIteration as finished:
-            new_map = finished.value
+        new_map = await self._ask_each(refresh_slots(self, _monotonic(), raise_on_failure), _CLUSTER_SLOTS, True)
         if new_map is None:
             return False
         self._prune(new_map.nodes)
@@ -241,18 +231,22 @@ class AsyncTopology(ClusterState):
         """The command table, fetched once."""
         table = self._commands
         if table is None:
-            steps = load_command_table(self)
-            try:
-                node = next(steps)
-                while True:
-                    try:
-                        outcome = await self.call(node, _COMMAND)
-                    except (RedisClusterError, OSError) as exc:
-                        outcome = exc
-                    node = steps.send(outcome)
-            except StopIteration as finished:
-                table = self._commands = finished.value
+            table = self._commands = await self._ask_each(load_command_table(self), _COMMAND, False)
         return table
+
+    async def _ask_each(self, steps: Any, packed: bytes, timed: bool) -> Any:
+        """Carry out a state generator that yields the next node to send ``packed`` to; it gets back the
+        reply or the exception (with the time, when ``timed``), and returns the result."""
+        try:
+            node = next(steps)
+            while True:
+                try:
+                    outcome = await self.call(node, packed)
+                except (RedisClusterError, OSError) as exc:
+                    outcome = exc
+                node = steps.send((_monotonic(), outcome) if timed else outcome)
+        except StopIteration as finished:
+            return finished.value
 
     # --- lifecycle ---------------------------------------------------------------------------------
 

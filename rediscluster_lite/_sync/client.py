@@ -13,10 +13,10 @@ from typing import Any
 
 from .. import fanout
 from ..api import CommandsMixin
+from ..client_common import ClientCommon
 from ..commands import slot_of_keys
 from ..errors import RedisClusterError, WatchError
 from ..fanout import fanout_plan
-from ..keyslot import key_slot
 from ..multikey import mget_plan, split_plan
 from ..options import client_parts
 from ..readfrom import ReadFrom
@@ -26,7 +26,6 @@ from ..script import Script
 from ..slotmap import Node
 from ..state import AddressRemap, AllowedHost
 from ..transaction import WatchRetry
-from ..urls import parse_url
 from .dispatch import Dispatch
 from .drive import drive_batch, drive_keys, drive_scan
 from .link import ClusterLink
@@ -38,7 +37,7 @@ from .transaction import Transaction
 __all__ = ["ClusterClient"]
 
 
-class ClusterClient(CommandsMixin, Dispatch):
+class ClusterClient(ClientCommon, CommandsMixin, Dispatch):
     """A Redis Cluster client. Thread-safe; share one per process.
 
     ``startup_nodes`` lists some (ideally all) nodes as ``("host", port)`` or ``"host:port"``; they are
@@ -99,29 +98,6 @@ class ClusterClient(CommandsMixin, Dispatch):
         )
         self._topology.refresh("startup", force=True, raise_on_failure=True)
 
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> ClusterClient:
-        """``redis://[user:password@]host:port[/0][?option=value...]`` (``rediss://`` for TLS with
-        verification). Options in the query: ``socket_timeout``, ``connect_timeout`` (seconds),
-        ``decode_responses`` (true/false), ``read_from`` (a mode name); keyword arguments win."""
-        address, options = parse_url(url)
-        for name, value in options.items():
-            kwargs.setdefault(name, value)
-        return cls([address], **kwargs)
-
-    @property
-    def read_from(self) -> ReadFrom:
-        """The read mode. Setting it (a :class:`ReadFrom` or its name) takes effect on the next command."""
-        return self._topology.read_from
-
-    @read_from.setter
-    def read_from(self, mode: ReadFrom | str) -> None:
-        self._topology.read_from = ReadFrom.parse(mode)
-
-    def __repr__(self) -> str:
-        names = ", ".join(n.name for n in self._topology.slot_map.masters)
-        return f"<ClusterClient masters=[{names}] read_from={self.read_from.value} {self._settings!r}>"
-
     def __enter__(self) -> ClusterClient:
         return self
 
@@ -134,25 +110,9 @@ class ClusterClient(CommandsMixin, Dispatch):
 
     # --- introspection -----------------------------------------------------------------------------
 
-    @staticmethod
-    def key_slot(key: Any) -> int:
-        return key_slot(key)
-
-    @property
-    def slot_map(self):  # noqa: ANN201 - SlotMap, kept lazy to avoid an import cycle in docs
-        """The current (immutable) slot map."""
-        return self._topology.slot_map
-
     def refresh_slots(self) -> None:
         """Reload the slot map now."""
         self._topology.refresh("requested", force=True, raise_on_failure=True)
-
-    def node_for(self, key: Any) -> Node:
-        """The master currently serving ``key``'s slot."""
-        shard = self._topology.slot_map.slots[key_slot(key)]
-        if shard is None:
-            raise LookupError(f"slot {key_slot(key)} is not covered")
-        return shard.master
 
     # --- the generic entry point -------------------------------------------------------------------
 

@@ -163,17 +163,7 @@ class Topology(ClusterState):
 
     def _load(self, raise_on_failure: bool) -> bool:
         """Carry out :func:`~rediscluster_lite.state.refresh_slots`: ask each node it names."""
-        steps = refresh_slots(self, _monotonic(), raise_on_failure)
-        try:
-            node = next(steps)
-            while True:
-                try:
-                    outcome = self.call(node, _CLUSTER_SLOTS)
-                except (RedisClusterError, OSError) as exc:
-                    outcome = exc
-                node = steps.send((_monotonic(), outcome))
-        except StopIteration as done:
-            new_map = done.value
+        new_map = self._ask_each(refresh_slots(self, _monotonic(), raise_on_failure), _CLUSTER_SLOTS, True)
         if new_map is None:
             return False
         self._prune_pools(new_map.nodes)
@@ -190,15 +180,19 @@ class Topology(ClusterState):
 
     def _load_commands(self) -> CommandTable:
         """Carry out :func:`~rediscluster_lite.state.load_command_table`."""
-        steps = load_command_table(self)
+        return self._ask_each(load_command_table(self), _COMMAND, False)
+
+    def _ask_each(self, steps: Any, packed: bytes, timed: bool) -> Any:
+        """Carry out a state generator that yields the next node to send ``packed`` to; it gets back the
+        reply or the exception (with the time, when ``timed``), and returns the result."""
         try:
             node = next(steps)
             while True:
                 try:
-                    outcome = self.call(node, _COMMAND)
+                    outcome = self.call(node, packed)
                 except (RedisClusterError, OSError) as exc:
                     outcome = exc
-                node = steps.send(outcome)
+                node = steps.send((_monotonic(), outcome) if timed else outcome)
         except StopIteration as done:
             return done.value
 
