@@ -23,6 +23,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # Coroutine tests run on a fresh event loop each, in asyncio's debug mode (it reports never-awaited
 # coroutines, unretrieved task exceptions and slow callbacks), so no plugin is needed for them. Each runs
 # on the default loop and, when uvloop is installed, on uvloop too (the test id says which).
+_ASYNC_TEST_LIMIT = 120.0  # seconds
+
+
 def _loops() -> list[str]:
     try:
         import uvloop  # noqa: F401
@@ -48,7 +51,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    coroutine = pyfuncitem.obj(**kwargs)
+    # A hang is a failure with a traceback, not a stuck run.
+    coroutine = asyncio.wait_for(pyfuncitem.obj(**kwargs), _ASYNC_TEST_LIMIT)
     if pyfuncitem.callspec.params.get("event_loop_kind") == "uvloop":
         import uvloop
 
