@@ -100,8 +100,9 @@ class ReplyLimits:
 class ReplyReader:
     """Replies of one connection. The shell reads into :attr:`buffer`, then calls :meth:`received`.
 
-    Hot paths may call the hiredis methods directly (``has_data``, ``gets``: bound C methods); anything they
-    raise goes through :meth:`failed`. Set :attr:`at_boundary` when a new reply starts at a clean boundary
+    Hot paths may call the hiredis reader directly (``parser.has_data()``, ``parser.gets()``: a method call
+    on a C object is cheaper than one through a bound method kept in a slot); anything they raise goes
+    through :meth:`failed`. Set :attr:`at_boundary` when a new reply starts at a clean boundary
     (nothing buffered, nothing half-parsed): only then may a big bulk string bypass hiredis.
     """
 
@@ -110,9 +111,7 @@ class ReplyReader:
         "limits",
         "encoding",
         "buffer",
-        "gets",
-        "has_data",
-        "_hiredis",
+        "parser",
         "_own",
         "_tail",
         "_quick",
@@ -140,9 +139,11 @@ class ReplyReader:
         return f"<ReplyReader {self.node} buffered={self.has_data()}>"
 
     def _reset_hiredis(self) -> None:
-        self._hiredis = new_reader(self.encoding)
-        self.gets = self._hiredis.gets
-        self.has_data = self._hiredis.has_data
+        self.parser = new_reader(self.encoding)
+
+    def has_data(self) -> bool:
+        """Bytes received and not yet parsed (hot paths call ``parser.has_data()`` directly)."""
+        return self.parser.has_data()
 
     def abandon(self) -> None:
         """The connection is gone: free a big value half read (it may be hundreds of megabytes)."""
@@ -178,7 +179,7 @@ class ReplyReader:
         tail = self._tail
         if tail or (n >= shortest and buf[:n].translate(_HEADER_SHAPE).find(digit_run) >= 0):
             self.limits.check(buf, n, tail, self.node)
-        hiredis_reader = self._hiredis
+        hiredis_reader = self.parser
         hiredis_reader.feed(buf, 0, n)
         try:
             reply = hiredis_reader.gets()
@@ -222,14 +223,14 @@ class ReplyReader:
         """Append buffered whole replies to ``replies`` until it holds ``count``, at C speed; never parses
         past that, so unsolicited bytes stay visible to :meth:`has_data` instead of hiding in a half-parsed
         reply."""
-        gets = self._hiredis.gets
+        gets = self.parser.gets
         while len(replies) < count:
             try:
                 replies.extend(islice(iter(gets, INCOMPLETE), count - len(replies)))
                 break
             except Exception as exc:  # translated; a decode error is a value: go on after it
                 replies.append(self.failed(exc))
-        if self._tail and not self._hiredis.has_data():
+        if self._tail and not self.parser.has_data():
             self._tail = b""  # everything was parsed: no header can be cut at the end of the last chunk
 
     # --- a big bulk string, read straight into its value -------------------------------------------------

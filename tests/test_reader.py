@@ -48,7 +48,7 @@ def test_an_undecodable_reply_is_a_value_and_the_stream_stays_in_step():
     r = reader(encoding="utf-8")
     first = r.feed(b"$2\r\n\xff\xfe\r\n+after\r\n")
     assert isinstance(first, ReplyDecodeError) and "not valid utf-8" in str(first)
-    assert r.gets() == "after"
+    assert r.parser.gets() == "after"
 
 
 def test_a_header_announcing_more_than_the_limit_is_refused_before_the_data():

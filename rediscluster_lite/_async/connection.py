@@ -213,7 +213,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
                 self._heard = _monotonic()
                 return
             self._deliver(reply)
-            if reader.has_data():
+            if reader.parser.has_data():
                 replies: list = []
                 # Parse everything buffered: a reply past the owed ones is refused by _deliver.
                 reader.drain(replies, 1 << 62)

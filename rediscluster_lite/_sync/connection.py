@@ -70,7 +70,10 @@ class Connection:
         too: they would pass for the next answer. Truthy when stale (the poll's event list: no bool() call).
         """
         stream = self.stream
-        return stream is None or self.reader.has_data() or stream.input_waiting(0)
+        if stream is None or self.reader.parser.has_data():
+            return True
+        input_waiting = stream.input_waiting  # a bound method in a slot: fetch, then call (see _read_more)
+        return input_waiting(0)
 
     # --- requests --------------------------------------------------------------------------------
 
@@ -81,7 +84,8 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         try:
-            self.stream.sendall(data)  # type: ignore[union-attr]
+            sendall = self.stream.sendall  # type: ignore[union-attr]  # see _read_more
+            sendall(data)
         except (TimeoutError, BlockingIOError) as exc:
             raise WriteError(f"writing to {self.node.name} timed out", self.node.name) from exc
         except (OSError, AttributeError) as exc:
@@ -107,7 +111,7 @@ class Connection:
         replies: list = []
         reader = self.reader
         try:
-            if reader.has_data():
+            if reader.parser.has_data():
                 reader.drain(replies, count)
             while len(replies) < count:
                 replies.append(self._read_more())
@@ -119,9 +123,10 @@ class Connection:
 
     def read_reply(self) -> Any:
         reader = self.reader
-        if reader.has_data():
+        parser = reader.parser
+        if parser.has_data():
             try:
-                reply = reader.gets()
+                reply = parser.gets()
             except Exception as exc:
                 return reader.failed(exc)
             if reply is not INCOMPLETE:
@@ -139,9 +144,12 @@ class Connection:
         reader = self.reader
         timeout = self.settings.socket_timeout
         deadline = None
+        # The stream's methods are bound methods kept in slots: calling one as ``stream.recv_into(...)`` takes
+        # the interpreter's unspecialised method lookup every time; fetching it as an attribute first does not.
+        recv_into = stream.recv_into
         while True:
             try:
-                n = stream.recv_into(reader.buffer)
+                n = recv_into(reader.buffer)
             except (TimeoutError, BlockingIOError) as exc:
                 raise ReadTimeout(f"no reply from {self.node.name} within {timeout}s", self.node.name) from exc
             except OSError as exc:
