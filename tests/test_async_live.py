@@ -219,3 +219,14 @@ async def test_a_killed_master_the_same_client_keeps_reading_and_acknowledged_wr
         # The specification allows losing writes acknowledged just before the master died, no more:
         lost = [k for k, v in zip(acknowledged, found) if v is None]
         assert len(lost) <= 50, f"{len(lost)} of {len(acknowledged)} acknowledged writes lost"
+
+
+async def test_several_shared_connections_per_node_are_taken_in_turn(redis_cluster):
+    async with AsyncClient(redis_cluster.startup_nodes, connections_per_node=2) as c:
+        keys = [f"aio:cpn:{i}" for i in range(60)]
+        await c.mset({k: k for k in keys})
+        values = await asyncio.gather(*[c.get(k) for k in keys * 3])
+        assert values == [k.encode() for k in keys * 3]
+        shared = c._topology._shared
+        assert shared and all(len(conns) == 2 for conns in shared.values())
+        assert all(conn.closed is None for conns in shared.values() for conn in conns)
