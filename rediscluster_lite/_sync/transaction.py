@@ -13,22 +13,19 @@ when it is queued, before any I/O. Usage, as in redis-py::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..api import CommandsMixin
-from ..batch import command_name_of, raise_batch_error
 from ..commands import slot_of_keys
-from ..errors import ConnectionError, CrossSlotError, ProtocolError, ResponseError, TimeoutError
+from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..resp import ASKING, pack_command
 from ..transaction import exec_plan, pin_plan, watch_redirected
+from ..transaction_queue import TransactionQueue
 from .drive import drive_transaction
 from .link import ClusterLink, HasLink, link_of
 
 if TYPE_CHECKING:
     from ..slotmap import Node
-    from .connection import Connection
-    from .pool import NodePool
 
 __all__ = ["Transaction"]
 
@@ -38,17 +35,10 @@ _UNWATCH = pack_command((b"UNWATCH",))
 _TRANSPORT = (ConnectionError, TimeoutError, ProtocolError)
 
 
-class Transaction(CommandsMixin):
-    queues_commands = True
-
+class Transaction(TransactionQueue):
     def __init__(self, client: ClusterLink | HasLink) -> None:
+        super().__init__()
         self._link = link_of(client)
-        self._slot: int | None = None
-        self._packed: list[bytes] = []
-        self._convert: list[Callable | None] = []
-        self._watching = False
-        self._queueing = True  # False between watch() and multi(): commands run at once
-        self._pinned: tuple[NodePool, Connection] | None = None
 
     def __enter__(self) -> Transaction:
         return self
@@ -56,66 +46,14 @@ class Transaction(CommandsMixin):
     def __exit__(self, *exc: object) -> None:
         self.reset()
 
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    def __repr__(self) -> str:
-        state = "watching" if self._watching else "idle"
-        return f"<Transaction slot={self._slot} {len(self._packed)} queued {state}>"
-
-    # --- slot discipline ---------------------------------------------------------------------------
-
-    def _claim(self, slot: int | None) -> None:
-        if slot is None:
-            return
-        if self._slot is None:
-            self._slot = slot
-        elif slot != self._slot:
-            raise CrossSlotError(
-                f"a transaction runs on one slot: this key is in slot {slot}, the transaction's keys in "
-                f"slot {self._slot}; put them under one {{hash tag}}",
-                (self._slot, slot),
-            )
-
-    # --- the CommandsMixin contract ----------------------------------------------------------------
-
-    def _do(self, args: tuple, slot: int | None, convert: Callable | None) -> Any:
-        return self._do_packed(pack_command(args), slot, convert)  # TypeError for a bad argument, before any I/O
-
     def _do_packed(self, packed: bytes, slot: int | None, convert: Callable | None) -> Any:
         self._claim(slot)
-        if not self._queueing:
-            reply = self._immediate(packed)
-            if isinstance(reply, ResponseError):
-                raise reply
-            return reply if convert is None else convert(reply)
-        self._packed.append(packed)
-        self._convert.append(convert)
-        return self
-
-    def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
-        packed, slot, _, convert = entry
-        return self._do_packed(packed, slot, convert)
-
-    def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:
-        return self._do(args, slot_of_keys(keys, "transaction"), convert)
-
-    def _keyless(self, args: tuple, readonly: bool, convert: Callable | None = None) -> Any:
-        return self._do(args, None, convert)
-
-    def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
-        # Atomic means one command here: every key must share the transaction's slot.
-        keys = list(args[::step])
-        return self._do((command, *args), slot_of_keys(keys, "transaction"), _single_combine(combine, len(keys)))
-
-    def _blocking(
-        self, args: tuple, keys: Sequence, readonly: bool, block: float, convert: Callable | None = None
-    ) -> Any:
-        # Inside MULTI a blocking command does not block: Redis runs it with a zero timeout.
-        return self._do(args, slot_of_keys(keys, "transaction"), convert)
-
-    def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
-        raise TypeError(f"{command_name_of(pack_command(args))} goes to many nodes; it cannot be part of a transaction")
+        if self._queueing:
+            return self._queue_packed(packed, convert)
+        reply = self._immediate(packed)
+        if isinstance(reply, ResponseError):
+            raise reply
+        return reply if convert is None else convert(reply)
 
     def execute_command(self, *args: Any, readonly: bool | None = None) -> Any:
         slot, _ = self._link.route_of(args, readonly)
@@ -140,12 +78,6 @@ class Transaction(CommandsMixin):
             if isinstance(reply, ResponseError):
                 raise reply
         self._watching = False
-
-    def multi(self) -> None:
-        """Start queueing (after watch())."""
-        if self._packed:
-            raise ValueError("multi() must come before the commands it queues")
-        self._queueing = True
 
     def _immediate(self, packed: bytes) -> Any:
         """Run one command now on the pinned connection (pinning one to the slot's master first)."""
@@ -227,18 +159,6 @@ class Transaction(CommandsMixin):
         self._watching = False  # EXEC (or its abort) ends every WATCH
         return replies
 
-    @staticmethod
-    def _results(replies: list, converts: list, packed: list[bytes], raise_on_error: bool) -> list:
-        out = [
-            reply if convert is None or isinstance(reply, BaseException) else convert(reply)
-            for reply, convert in zip(replies, converts)
-        ]
-        if raise_on_error:
-            for index, reply in enumerate(out):
-                if isinstance(reply, BaseException):
-                    raise_batch_error(out, index, command_name_of(packed[index]))
-        return out
-
     def reset(self) -> None:
         """Drop queued commands and any WATCH; give the pinned connection back."""
         if self._pinned is not None and self._watching:
@@ -251,9 +171,3 @@ class Transaction(CommandsMixin):
         self._slot = None
         self._watching = False
         self._queueing = True
-
-
-def _single_combine(combine: Callable, count: int) -> Callable:
-    """The reply of one command holding every key, through the combiner written for per-slot parts."""
-    parts = [(None, list(range(count)), ())]
-    return lambda reply: combine(parts, [reply], count)
