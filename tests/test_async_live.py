@@ -230,3 +230,43 @@ async def test_several_shared_connections_per_node_are_taken_in_turn(redis_clust
         shared = c._topology._shared
         assert shared and all(len(conns) == 2 for conns in shared.values())
         assert all(conn.closed is None for conns in shared.values() for conn in conns)
+
+
+async def test_transactions_watch_multi_exec_and_the_retrying_helper(redis_cluster):
+    from rediscluster_lite.errors import WatchError
+
+    async with AsyncClient(redis_cluster.startup_nodes) as c:
+        await c.set("{aiotx}:bal", 100)
+        await c.delete("{aiotx}:n")
+        async with c.pipeline(transaction=True) as tx:
+            await tx.watch("{aiotx}:bal")
+            balance = int(await tx.get("{aiotx}:bal"))
+            assert await c.incr("aio:other") >= 1  # the shared connection serves while the transaction holds its own
+            tx.multi()
+            tx.set("{aiotx}:bal", balance - 10).incr("{aiotx}:n")
+            assert await tx.execute() == [True, 1]
+        assert await c.get("{aiotx}:bal") == b"90"
+
+        tx = c.pipeline(transaction=True)
+        await tx.watch("{aiotx}:bal")
+        await c.set("{aiotx}:bal", 5)  # another writer changes the watched key
+        tx.multi()
+        tx.set("{aiotx}:bal", 1)
+        with pytest.raises(WatchError):
+            await tx.execute()
+        assert await c.get("{aiotx}:bal") == b"5"
+
+        with pytest.raises(CrossSlotError):
+            c.pipeline(transaction=True).set("aiotx-a", 1).set("aiotx-b", 2)  # refused when queued
+
+        await c.set("{aiotx}:counter", 0)
+
+        async def add_one(tx) -> None:
+            value = int(await tx.get("{aiotx}:counter"))
+            await asyncio.sleep(0)  # let the other tasks interleave between the read and EXEC
+            tx.multi()
+            tx.set("{aiotx}:counter", value + 1)
+
+        await asyncio.gather(*[c.transaction(add_one, "{aiotx}:counter") for _ in range(20)])
+        assert await c.get("{aiotx}:counter") == b"20"  # every lost race was retried, none double-counted
+        assert await c.pipeline(transaction=True).execute() == []

@@ -15,17 +15,19 @@ from .. import fanout
 from ..api import CommandsMixin
 from ..client_common import ClientCommon
 from ..commands import check_command, route_with, slot_of_keys
-from ..errors import RedisClusterError
+from ..errors import RedisClusterError, WatchError
 from ..fanout import fanout_plan
 from ..multikey import mget_plan, split_plan
 from ..options import client_parts
 from ..resp import pack_command
 from ..scan import scan_args, scan_plan
 from ..script import AsyncScript
+from ..transaction import WatchRetry
 from .dispatch import AsyncDispatch
 from .drive import drive_batch, drive_keys, drive_scan
 from .pipeline import AsyncPipeline
 from .topology import AsyncTopology
+from .transaction import AsyncTransaction
 
 __all__ = ["AsyncClusterClient"]
 
@@ -153,12 +155,25 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
 
     # --- pipelines and scans -------------------------------------------------------------------------
 
-    def pipeline(self, transaction: bool = False) -> AsyncPipeline:
-        """Queue commands and send them together (``await pipe.execute()``). ``transaction=True`` is not
-        available on the asyncio client yet: use the blocking client for MULTI/EXEC."""
-        if transaction:
-            raise NotImplementedError("MULTI/EXEC pipelines are not available on the asyncio client yet")
-        return AsyncPipeline(self)
+    def pipeline(self, transaction: bool = False) -> AsyncPipeline | AsyncTransaction:
+        """Queue commands and send them together (``await pipe.execute()``), or with ``transaction=True``
+        an :class:`AsyncTransaction` (MULTI/EXEC on one slot, with WATCH)."""
+        return AsyncTransaction(self) if transaction else AsyncPipeline(self)
+
+    async def transaction(self, func: Callable, *watches: Any, max_attempts: int | None = None) -> list:
+        """Run ``await func(tx)`` in a WATCH/MULTI/EXEC transaction, again while a watched key changes
+        (as the blocking client's ``transaction``; ``max_attempts`` bounds the tries, None: no bound)."""
+        retry = WatchRetry(max_attempts)
+        while True:
+            async with AsyncTransaction(self) as tx:
+                try:
+                    if watches:
+                        await tx.watch(*watches)
+                    await func(tx)
+                    return await tx.execute()
+                except WatchError:
+                    if not retry.again():
+                        raise
 
     async def scan_iter(
         self, match: Any = None, count: int | None = None, _type: Any = None, target_nodes: Any = fanout.PRIMARIES

@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
-from ..effects import FORCE_REFRESH, KEYS, REQUEST, RUN
+from ..effects import EXEC, FORCE_REFRESH, KEYS, PIN, REQUEST, RUN
 from ..router import REFRESH, SEND, SEND_BATCH, SLEEP
 from .topology import AsyncTopology
 
-__all__ = ["drive_route", "drive_batch", "drive_keys", "drive_scan"]
+__all__ = ["drive_route", "drive_batch", "drive_keys", "drive_scan", "drive_transaction"]
 
 Steps = Generator[tuple, Any, Any]
 
@@ -89,5 +89,22 @@ async def drive_scan(steps: Steps, send: Callable, topology: AsyncTopology) -> A
             outcome = None
         elif kind == REQUEST:
             outcome = await send(effect[1], effect[2], False, False)
+        else:
+            outcome = await _wait(effect, topology)
+
+
+async def drive_transaction(steps: Steps, pin: Callable, execute: Callable | None, topology: AsyncTopology) -> Any:
+    """``exec_plan`` and ``pin_plan``: ``PIN`` and ``EXEC``."""
+    outcome = None
+    while True:
+        try:
+            effect = steps.send(outcome)
+        except StopIteration as done:
+            return done.value
+        kind = effect[0]
+        if kind == PIN:
+            outcome = await pin(effect[1])
+        elif kind == EXEC:
+            outcome = await execute(effect[1])  # type: ignore[misc]
         else:
             outcome = await _wait(effect, topology)
