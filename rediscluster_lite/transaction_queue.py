@@ -16,7 +16,18 @@ from .commands import slot_of_keys
 from .errors import CrossSlotError
 from .resp import pack_command
 
-__all__ = ["TransactionQueue"]
+__all__ = ["TransactionQueue", "MULTI", "EXEC", "UNWATCH", "exec_frames"]
+
+MULTI = pack_command((b"MULTI",))
+EXEC = pack_command((b"EXEC",))
+UNWATCH = pack_command((b"UNWATCH",))
+_ASKING = pack_command((b"ASKING",))
+
+
+def exec_frames(packed: list[bytes], asking: bool) -> tuple[bytes, int]:
+    """``[ASKING,] MULTI, the queue, EXEC`` as one write, and how many replies it gets."""
+    head = [_ASKING, MULTI] if asking else [MULTI]
+    return b"".join([*head, *packed, EXEC]), len(packed) + len(head) + 1
 
 
 class TransactionQueue(CommandsMixin):

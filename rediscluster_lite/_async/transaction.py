@@ -20,18 +20,15 @@ from typing import Any
 
 from ..commands import check_command, route_with, slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
-from ..resp import ASKING, pack_command
+from ..resp import pack_command
 from ..slotmap import Node
 from ..transaction import exec_plan, pin_plan, watch_redirected
-from ..transaction_queue import TransactionQueue
+from ..transaction_queue import UNWATCH, TransactionQueue, exec_frames
 from .connection import AsyncConnection
 from .drive import drive_transaction
 
 __all__ = ["AsyncTransaction"]
 
-_MULTI = pack_command((b"MULTI",))
-_EXEC = pack_command((b"EXEC",))
-_UNWATCH = pack_command((b"UNWATCH",))
 _TRANSPORT = (ConnectionError, TimeoutError, ProtocolError)
 
 
@@ -84,7 +81,7 @@ class AsyncTransaction(TransactionQueue):
 
     async def unwatch(self) -> None:
         if self._pinned is not None:
-            reply = await self._immediate(_UNWATCH)
+            reply = await self._immediate(UNWATCH)
             if isinstance(reply, ResponseError):
                 raise reply
         self._watching = False
@@ -150,10 +147,9 @@ class AsyncTransaction(TransactionQueue):
     async def _exec_pinned(self, asking: bool) -> Any:
         """``EXEC``: [ASKING,] MULTI, the queue, EXEC in one write on the held connection; its replies."""
         conn = self._pinned
-        head = [ASKING, _MULTI] if asking else [_MULTI]
+        data, count = exec_frames(self._packed, asking)
         try:
-            data = b"".join([*head, *self._packed, _EXEC])
-            replies = await conn.request(data, len(self._packed) + len(head) + 1, True)  # type: ignore[union-attr]
+            replies = await conn.request(data, count, True)  # type: ignore[union-attr]
         except _TRANSPORT as exc:
             self._unpin(broken=True)
             return exc
@@ -168,7 +164,7 @@ class AsyncTransaction(TransactionQueue):
         """Drop queued commands and any WATCH; give the held connection back."""
         if self._pinned is not None and self._watching:
             try:
-                await self._immediate(_UNWATCH)
+                await self._immediate(UNWATCH)
             except Exception:  # noqa: BLE001 - the connection is discarded below if it broke
                 pass
         self._unpin(broken=False)

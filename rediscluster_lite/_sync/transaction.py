@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..commands import slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
-from ..resp import ASKING, pack_command
+from ..resp import pack_command
 from ..transaction import exec_plan, pin_plan, watch_redirected
-from ..transaction_queue import TransactionQueue
+from ..transaction_queue import UNWATCH, TransactionQueue, exec_frames
 from .drive import drive_transaction
 from .link import ClusterLink, HasLink, link_of
 
@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Transaction"]
 
-_MULTI = pack_command((b"MULTI",))
-_EXEC = pack_command((b"EXEC",))
-_UNWATCH = pack_command((b"UNWATCH",))
 _TRANSPORT = (ConnectionError, TimeoutError, ProtocolError)
 
 
@@ -74,7 +71,7 @@ class Transaction(TransactionQueue):
 
     def unwatch(self) -> None:
         if self._pinned is not None:
-            reply = self._immediate(_UNWATCH)
+            reply = self._immediate(UNWATCH)
             if isinstance(reply, ResponseError):
                 raise reply
         self._watching = False
@@ -145,10 +142,10 @@ class Transaction(TransactionQueue):
     def _exec_pinned(self, asking: bool) -> Any:
         """``EXEC``: [ASKING,] MULTI, the queue, EXEC in one write on the pinned connection; its replies."""
         pool, conn = self._pinned  # type: ignore[misc]
-        head = [ASKING, _MULTI] if asking else [_MULTI]
+        data, count = exec_frames(self._packed, asking)
         try:
-            conn.send(b"".join([*head, *self._packed, _EXEC]))
-            replies = conn.read_replies(len(self._packed) + len(head) + 1)
+            conn.send(data)
+            replies = conn.read_replies(count)
         except _TRANSPORT as exc:
             self._unpin(broken=True)
             return exc
@@ -163,7 +160,7 @@ class Transaction(TransactionQueue):
         """Drop queued commands and any WATCH; give the pinned connection back."""
         if self._pinned is not None and self._watching:
             try:
-                self._immediate(_UNWATCH)
+                self._immediate(UNWATCH)
             except Exception:  # noqa: BLE001 - the connection is discarded below if it broke
                 pass
         self._unpin(broken=False)
