@@ -166,9 +166,11 @@ def test_unsubscribe_everything(redis_cluster, client):
         gone = confirmations(p, 3)
         assert sorted(m["type"] for m in gone) == ["punsubscribe", "sunsubscribe", "unsubscribe"]
         assert not p.subscribed
-        assert len(p.connections) == 2  # the classic one and the sharded node's, until the next read...
+        # The sharded node's link closes at the first read after its confirmation was read: that may already
+        # have happened inside confirmations() when the three arrived in separate reads.
+        assert "classic" in p.connections and len(p.connections) <= 2
         p.get_message()
-        assert list(p.connections) == ["classic"]  # ...which closes the sharded one: nothing left on it
+        assert list(p.connections) == ["classic"]  # nothing is subscribed on the sharded node any more
         assert list(p.listen()) == []  # nothing subscribed: listen() ends at once
         client.publish(channel, "late")
         client.spublish(shard, "late")
