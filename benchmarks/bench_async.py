@@ -180,13 +180,7 @@ class _Lite:
         await self.client.aclose()
 
 
-class _RedisPy(_Lite):
-    async def batch(self, commands: list[tuple]) -> list:
-        pipe = self.client.pipeline()
-        for argv in commands:
-            pipe.get(argv[1]) if argv[0] == b"GET" else pipe.set(argv[1], argv[2])
-        return await pipe.execute()
-
+class _RedisPy(_Lite):  # the same pipeline calls as lite's
     async def mget(self, keys: list[str]) -> list:
         return await self.client.mget_nonatomic(keys)
 

@@ -126,13 +126,11 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
     def _split_by_slot(self, command: bytes, args: Sequence, step: int, readonly: bool, combine: Callable) -> Any:
         # Not a coroutine itself: the plan checks its arguments (ValueError) when called, before any await.
         steps = split_plan(command, args, step, readonly, combine)
-        first = next(steps)
-        return drive_keys(_Resumed(steps, first), self._run_caught, self._run_batch)
+        return drive_keys(steps, next(steps), self._run_caught, self._run_batch)
 
     def _mget(self, keys: Sequence) -> Any:
         steps = mget_plan(keys)
-        first = next(steps)
-        return drive_keys(_Resumed(steps, first), self._run_caught, self._run_batch)
+        return drive_keys(steps, next(steps), self._run_caught, self._run_batch)
 
     async def _run_caught(self, packed: bytes, slot: int | None, readonly: bool) -> Any:
         try:
@@ -187,20 +185,3 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
         steps = scan_plan(topology, self._policy, scan_args(match, count, _type), target_nodes)
         async for key in drive_scan(steps, self._send, topology):
             yield key
-
-
-class _Resumed:
-    """A plan whose first effect was already taken (so its argument checks ran at call time)."""
-
-    __slots__ = ("_steps", "_first")
-
-    def __init__(self, steps: Any, first: tuple) -> None:
-        self._steps = steps
-        self._first: tuple | None = first
-
-    def send(self, outcome: Any) -> Any:
-        first = self._first
-        if first is not None:
-            self._first = None
-            return first
-        return self._steps.send(outcome)

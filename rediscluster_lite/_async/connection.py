@@ -99,8 +99,9 @@ class AsyncConnection(asyncio.BufferedProtocol):
                 loop.create_connection(lambda: self, self.node.host, self.node.port, **kwargs), s.connect_timeout
             )
         except asyncio.TimeoutError as exc:
-            self._abandon(ConnectTimeout(f"connecting to {name} timed out after {s.connect_timeout}s", name))
-            raise ConnectTimeout(f"connecting to {name} timed out after {s.connect_timeout}s", name) from exc
+            timed_out = ConnectTimeout(f"connecting to {name} timed out after {s.connect_timeout}s", name)
+            self._abandon(timed_out)  # a connection made after all is closed at once (connection_made)
+            raise timed_out from exc
         except (OSError, _ssl.SSLError) as exc:
             raise ConnectError(f"cannot connect to {name}: {getattr(exc, 'strerror', None) or exc}", name) from exc
         auth = s.auth_command()

@@ -60,18 +60,18 @@ async def drive_batch(steps: Steps, send_batch: Callable, topology: AsyncTopolog
             outcome = await _wait(effect, topology)
 
 
-async def drive_keys(steps: Steps, run: Callable, run_batch: Callable) -> Any:
-    """``mget_plan`` and ``split_plan``: ``RUN`` and ``RUN_BATCH``, each a whole routed command or batch."""
-    outcome = None
+async def drive_keys(steps: Steps, effect: tuple, run: Callable, run_batch: Callable) -> Any:
+    """``mget_plan`` and ``split_plan``, whose first ``effect`` the caller already took (so the plan's argument
+    checks ran at call time, before any await): ``RUN`` and ``RUN_BATCH``, each a whole routed command or batch."""
     while True:
-        try:
-            effect = steps.send(outcome)
-        except StopIteration as done:
-            return done.value
         if effect[0] == RUN:
             outcome = await run(effect[1], effect[2], effect[3])
         else:  # RUN_BATCH
             outcome = await run_batch(effect[1], effect[2], effect[3])
+        try:
+            effect = steps.send(outcome)
+        except StopIteration as done:
+            return done.value
 
 
 async def drive_scan(steps: Steps, send: Callable, topology: AsyncTopology) -> AsyncIterator:

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutError
+from ..errors import ClientClosedError, ConnectionError, ProtocolError, ReplyDecodeError, TimeoutError
 from ..link_health import LinkHealth
 from ..pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler, PubSubCore
 from ..reader import INCOMPLETE
@@ -337,7 +337,7 @@ class PubSub:
     def _deliver(self, link: str, reply: object, now: float) -> bool:
         """One reply to the core (a ReplyDecodeError value goes to the caller). False if the link was lost."""
         core = self._core
-        if isinstance(reply, ProtocolError):  # not valid text: the message is lost, the stream is in step
+        if isinstance(reply, ReplyDecodeError):  # not valid text: the message is lost, the stream is in step
             self._queue.append(reply)
             return True
         try:
