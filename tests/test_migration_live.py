@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from cluster_helpers import finish_migration, start_migration
+
 from rediscluster_lite import ClusterClient, key_slot
 
 TAG = "{migrating}"
@@ -12,16 +14,8 @@ TAG = "{migrating}"
 
 def migrate_slot(cluster, slot: int, source, target, batch: int = 10, pause: float = 0.01) -> None:
     """What `redis-cli --cluster reshard` does for one slot, slowed down to widen the ASK window."""
-    cluster.command(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
-    cluster.command(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target.node_id)
-    while True:
-        keys = cluster.command(source, "CLUSTER", "GETKEYSINSLOT", slot, batch)
-        if not keys:
-            break
-        cluster.command(source, "MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
-        time.sleep(pause)
-    for node in cluster.masters():
-        cluster.command(node, "CLUSTER", "SETSLOT", slot, "NODE", target.node_id)
+    start_migration(cluster, slot, target, keys_per_migrate=batch, pause=pause)
+    finish_migration(cluster, slot, source, target)
 
 
 def test_live_migration_is_invisible_to_the_caller(redis_cluster_factory):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from cluster_helpers import commandstat, other_slot_key, stats, tag
+from cluster_helpers import commandstat, finish_migration, other_slot_key, start_migration, stats, tag
 
 from rediscluster_lite import ClusterClient, CrossSlotError, ResponseError, key_slot
 from rediscluster_lite.errors import WatchError
@@ -340,21 +340,6 @@ def moving():
         yield c
 
 
-def start_migration(cluster: LocalCluster, slot: int):
-    source = cluster.master_of_slot(slot)
-    target = next(m for m in cluster.masters() if m.port != source.port)
-    cluster.command(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
-    cluster.command(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target.node_id)
-    while keys := cluster.command(source, "CLUSTER", "GETKEYSINSLOT", slot, 100):
-        cluster.command(source, "MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
-    return source, target
-
-
-def finish_migration(cluster: LocalCluster, slot: int, target) -> None:
-    for node in cluster.masters():
-        cluster.command(node, "CLUSTER", "SETSLOT", slot, "NODE", target.node_id)
-
-
 def stale_client(cluster: LocalCluster) -> ClusterClient:
     return ClusterClient(cluster.startup_nodes, refresh_interval=None)
 
@@ -365,7 +350,7 @@ def test_transaction_after_a_slot_moved_runs_once_at_the_new_owner(moving):
     with stale_client(moving) as client:
         client.set(f"{t}:n", 10)
         source, target = start_migration(moving, slot)
-        finish_migration(moving, slot, target)
+        finish_migration(moving, slot, source, target)
         assert client.node_for(t).port == source.port  # the map is stale
         with client.pipeline(transaction=True) as tx:
             tx.incr(f"{t}:n")
@@ -382,7 +367,7 @@ def test_client_transaction_with_watch_after_a_slot_moved_runs_at_the_new_owner(
     with stale_client(moving) as client:
         client.set(f"{t}:n", 10)
         source, target = start_migration(moving, slot)
-        finish_migration(moving, slot, target)
+        finish_migration(moving, slot, source, target)
         assert client.node_for(t).port == source.port
 
         def bump(tx) -> None:
@@ -409,7 +394,7 @@ def test_transaction_on_a_slot_mid_migration_runs_once_at_the_importing_node(mov
                 assert tx.execute() == [11, 21]  # source says ASK; ASKING + MULTI at the target
             assert client.node_for(t).port == source.port  # ASK leaves the map alone
         finally:
-            finish_migration(moving, slot, target)
+            finish_migration(moving, slot, source, target)
         # Read after the migration ends: until then the target answers MOVED to a plain MGET.
         assert moving.command(target, "MGET", f"{t}:n", f"{t}:m") == ["11", "21"]
 
@@ -434,7 +419,7 @@ def test_watch_on_a_slot_mid_migration_leaves_the_map_alone(moving):
             # ASK is about one key, once: the slot still belongs to the source until SETSLOT NODE.
             assert client.node_for(t).port == source.port
         finally:
-            finish_migration(moving, slot, target)
+            finish_migration(moving, slot, source, target)
 
 
 def test_watched_transaction_whose_slot_moved_before_exec_is_not_applied_elsewhere(moving):
@@ -448,7 +433,7 @@ def test_watched_transaction_whose_slot_moved_before_exec_is_not_applied_elsewhe
             tx.watch(f"{t}:n")
             value = int(tx.get(f"{t}:n"))
             source, target = start_migration(moving, slot)
-            finish_migration(moving, slot, target)
+            finish_migration(moving, slot, source, target)
             tx.multi()
             tx.set(f"{t}:n", value + 1)
             with pytest.raises(WatchError):
