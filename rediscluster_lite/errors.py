@@ -12,6 +12,7 @@ import builtins
 __all__ = [
     "RedisClusterError",
     "ClientClosedError",
+    "DataError",
     "EventLoopError",
     "WatchError",
     "ConnectionError",
@@ -112,6 +113,12 @@ class ResponseError(RedisClusterError):
         super().__init__(message)
         self.message = message
         self.code = message.split(" ", 1)[0] if message else ""
+
+
+class DataError(RedisClusterError, ValueError):
+    """Arguments the command cannot take (``set`` with both ``ex`` and ``px``, ``zadd`` with ``nx`` and ``xx``, an
+    expiry that is not a number or a ``timedelta``/``datetime``). Raised before any I/O; redis-py's ``DataError``.
+    A ``ValueError`` too, so code written against the earlier argument checks keeps working."""
 
 
 class ClientClosedError(RedisClusterError):
