@@ -15,12 +15,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import ClientClosedError, ConnectionError, ProtocolError, ReplyDecodeError, TimeoutError
+from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutError
 from ..link_health import LinkHealth
-from ..pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler, PubSubCore
+from ..pubsub_core import CHANNEL, PATTERN, SHARD, Handler, PubSubCore
 from ..reader import INCOMPLETE
 from ..resp import pack_command
 from ..slotmap import Node, parse_address
+from ..subscriber_common import SubscriberCommon
 from .connection import Connection
 from .link import ClusterLink, HasLink, link_of
 
@@ -31,7 +32,7 @@ _MAX_POLL_MS = 3_600_000
 _LINK_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 
 
-class PubSub:
+class PubSub(SubscriberCommon):
     """A subscriber to classic channels, patterns and sharded channels of one cluster.
 
     Classic subscriptions share one dedicated connection to one node (``node=``, else a random master): the
@@ -66,19 +67,6 @@ class PubSub:
         self._queue: deque[Any] = deque()
         self._closed = False
 
-    @property
-    def health_check_interval(self) -> float | None:
-        """Seconds of silence after which a link is sent a ``PING`` (``None``: never)."""
-        return self._health.interval
-
-    @health_check_interval.setter
-    def health_check_interval(self, seconds: float | None) -> None:
-        self._health.interval = seconds or None
-
-    def __repr__(self) -> str:
-        links = ", ".join(f"{link}={conn.node.name}" for link, conn in self._conns.items())
-        return f"<PubSub {self._core!r} links=[{links}]>"
-
     def __enter__(self) -> PubSub:
         return self
 
@@ -93,41 +81,6 @@ class PubSub:
         self._queue.clear()
 
     reset = close  # redis-py's name
-
-    # --- what is subscribed ------------------------------------------------------------------------------
-
-    @property
-    def channels(self) -> dict[Any, Handler | None]:
-        """Classic channels asked for -> their handler (or ``None``)."""
-        return dict(self._core.wanted[CHANNEL])
-
-    @property
-    def patterns(self) -> dict[Any, Handler | None]:
-        return dict(self._core.wanted[PATTERN])
-
-    @property
-    def shard_channels(self) -> dict[Any, Handler | None]:
-        return dict(self._core.wanted[SHARD])
-
-    @property
-    def subscribed(self) -> bool:
-        """True while anything is subscribed, or confirmations of an (un)subscribe are still to come."""
-        return self._core.subscribed or any(m["type"] in CONFIRMATIONS for m in self._queue if isinstance(m, dict))
-
-    @property
-    def node(self) -> Node | None:
-        """The node of the classic subscriptions' connection (``None`` when it has none yet)."""
-        return self._core.classic_node
-
-    @property
-    def connections(self) -> dict[str, str]:
-        """Open connections: ``"classic"`` or the sharded node's ``host:port`` -> the node's ``host:port``."""
-        return {link: conn.node.name for link, conn in self._conns.items()}
-
-    @property
-    def shard_nodes(self) -> dict[Any, str]:
-        """Sharded channel -> ``host:port`` of the node it is subscribed on (or being subscribed on)."""
-        return dict(self._core.placed)
 
     # --- subscribing --------------------------------------------------------------------------------------
 
@@ -177,17 +130,11 @@ class PubSub:
         ignore = ignore_subscribe_messages or self.ignore_subscribe_messages
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         while True:
-            while self._queue:
-                item = self._queue.popleft()
-                if isinstance(item, BaseException):
-                    raise item
-                kind = item["type"]
-                if ignore and kind in CONFIRMATIONS:
-                    continue
-                handler = self._core.handler_for(item)
-                if handler is not None:
-                    handler(item)
-                    continue
+            item, handler = self._take(ignore)
+            if handler is not None:
+                handler(item)
+                continue
+            if item is not None:
                 return item
             now = time.monotonic()
             self._maintain(now)
@@ -208,17 +155,9 @@ class PubSub:
 
     # --- the loop's parts ------------------------------------------------------------------------------------
 
-    def _next_wake(self) -> float:
-        return self._health.next_check(list(self._conns), self._core.next_due())
-
     def _maintain(self, now: float) -> None:
         """Health checks, then whatever the core has due (reconnections, resubscriptions)."""
-        lost, to_ping = self._health.check(list(self._conns), now)
-        for link in lost:
-            self._lose(link, now)
-        for link in to_ping:
-            self._core.queue_ping(link)  # silent for a while: make it say something
-        for link in self._core.idle_links():  # every channel left that node (unsubscribed, or moved away)
+        for link in self._due_links(now):
             self._lose(link, now)
         self._flush(now)
 
@@ -336,17 +275,11 @@ class PubSub:
 
     def _deliver(self, link: str, reply: object, now: float) -> bool:
         """One reply to the core (a ReplyDecodeError value goes to the caller). False if the link was lost."""
-        core = self._core
-        if isinstance(reply, ReplyDecodeError):  # not valid text: the message is lost, the stream is in step
-            self._queue.append(reply)
-            return True
         try:
-            item, effect = core.on_reply(link, reply, now)
+            moved = self._accept(link, reply, now)
         except ProtocolError:
             self._lose(link, now)
             return False
-        if effect is not None and effect[0] == MOVED:
-            self._topology.apply_moved(effect[1], effect[2])
-        if item is not None:
-            self._queue.append(item)
+        if moved is not None:
+            self._topology.apply_moved(moved[1], moved[2])
         return True
