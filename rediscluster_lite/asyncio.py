@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from ._async.client import AsyncClusterClient
 from ._async.pipeline import AsyncPipeline
+from ._async.pubsub import AsyncPubSub
 from .script import AsyncScript
 
 ClusterClient = AsyncClusterClient
 ClusterPipeline = AsyncPipeline
+PubSub = AsyncPubSub
 
-__all__ = ["ClusterClient", "AsyncClusterClient", "ClusterPipeline", "AsyncPipeline", "AsyncScript"]
+__all__ = [
+    "ClusterClient",
+    "AsyncClusterClient",
+    "ClusterPipeline",
+    "AsyncPipeline",
+    "PubSub",
+    "AsyncPubSub",
+    "AsyncScript",
+]

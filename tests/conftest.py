@@ -66,3 +66,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     else:
         asyncio.run(coroutine, debug=True)
     return True
+
+
+# One test body for both clients: `make_client` / `client_kind` (see both_clients.py).
+try:
+    from both_clients import client_kind, make_client  # noqa: F401 - fixtures for every test module
+except ImportError:  # this file copied alone into a scratch project (test_local.py's plugin tests)
+    pass

@@ -56,8 +56,9 @@ def channels_on_every_master(client: ClusterClient, prefix: str) -> dict[str, li
 
 
 @pytest.fixture
-def client(redis_cluster):
-    with ClusterClient(redis_cluster.startup_nodes) as c:
+def client(redis_cluster, make_client):
+    """The blocking client, or the asyncio one behind a blocking face (both_clients.py): one body for both."""
+    with make_client(redis_cluster.startup_nodes) as c:
         yield c
 
 
@@ -68,7 +69,7 @@ def test_classic_roundtrip_across_nodes(redis_cluster, client):
     masters = redis_cluster.masters()
     home, other = masters[0], masters[1]
     channel = unique("news")
-    with PubSub(client, node=(home.host, home.port)) as p:
+    with client.pubsub(node=(home.host, home.port)) as p:
         p.subscribe(channel)
         (confirmed,) = confirmations(p, 1)
         assert confirmed == {"type": "subscribe", "pattern": None, "channel": channel.encode(), "data": 1}
@@ -98,7 +99,7 @@ def test_default_node_is_a_master_and_client_pubsub_entry_point(client):
 
 def test_patterns(redis_cluster, client):
     base = unique("pat")
-    with PubSub(client) as p:
+    with client.pubsub() as p:
         p.psubscribe(f"{base}.*")
         (confirmed,) = confirmations(p, 1)
         assert confirmed["type"] == "psubscribe" and confirmed["channel"] == f"{base}.*".encode()
@@ -118,7 +119,7 @@ def test_patterns(redis_cluster, client):
 def test_sharded_channels_on_several_slots_and_nodes(redis_cluster, client):
     by_node = channels_on_every_master(client, unique("shard"))
     channels = [c for group in by_node.values() for c in group]
-    with PubSub(client) as p:
+    with client.pubsub() as p:
         p.ssubscribe(*channels)
         confirmed = confirmations(p, len(channels))
         assert sorted(m["channel"] for m in confirmed) == sorted(c.encode() for c in channels)
@@ -140,7 +141,7 @@ def test_sharded_channels_on_several_slots_and_nodes(redis_cluster, client):
 def test_sharded_channels_of_one_slot_share_a_command(client):
     tag = unique("{room}")
     channels = [f"{tag}:a", f"{tag}:b", f"{tag}:c"]
-    with PubSub(client) as p:
+    with client.pubsub() as p:
         p.ssubscribe(*channels)
         counts = [m["data"] for m in confirmations(p, 3)]
         assert counts == [1, 2, 3]  # one connection, the server's running count
@@ -153,7 +154,7 @@ def test_sharded_channels_of_one_slot_share_a_command(client):
 
 def test_unsubscribe_everything(redis_cluster, client):
     channel, pattern, shard = unique("u"), unique("up") + ".*", unique("us")
-    with PubSub(client) as p:
+    with client.pubsub() as p:
         p.subscribe(channel)
         p.psubscribe(pattern)
         p.ssubscribe(shard)
@@ -181,7 +182,7 @@ def test_unsubscribe_everything(redis_cluster, client):
 
 def test_unsubscribe_some_keeps_the_others(client):
     a, b = unique("keep"), unique("drop")
-    with PubSub(client, ignore_subscribe_messages=True) as p:
+    with client.pubsub(ignore_subscribe_messages=True) as p:
         p.ssubscribe(a, b)
         p.get_message(timeout=0.5)
         p.sunsubscribe(b)
@@ -194,7 +195,7 @@ def test_unsubscribe_some_keeps_the_others(client):
 
 def test_listen_yields_until_unsubscribed(client):
     channel = unique("listen")
-    with PubSub(client) as p:
+    with client.pubsub() as p:
         p.subscribe(channel)
         seen = []
         for message in p.listen():
@@ -206,9 +207,9 @@ def test_listen_yields_until_unsubscribed(client):
         assert seen == [("subscribe", 1), ("message", b"one"), ("unsubscribe", 0)]
 
 
-def test_get_message_timeouts(client):
+def test_get_message_timeouts(redis_cluster, client):
     channel = unique("t")
-    with PubSub(client) as p:
+    with client.pubsub() as p:
         started = time.monotonic()
         assert p.get_message() is None  # nothing subscribed: returns at once
         assert p.get_message(timeout=0) is None
@@ -218,7 +219,8 @@ def test_get_message_timeouts(client):
         started = time.monotonic()
         assert p.get_message(timeout=0.3) is None
         assert 0.29 <= time.monotonic() - started < 1.0
-        timer = threading.Timer(0.3, client.publish, (channel, "later"))
+        # Published from another thread by the cluster's own node connections (thread-safe, whichever client).
+        timer = threading.Timer(0.3, redis_cluster.command, (redis_cluster.masters()[0], "PUBLISH", channel, "later"))
         timer.start()
         try:
             started = time.monotonic()
@@ -229,10 +231,10 @@ def test_get_message_timeouts(client):
             timer.cancel()
 
 
-def test_decode_responses_handlers_and_ignored_confirmations(redis_cluster):
+def test_decode_responses_handlers_and_ignored_confirmations(redis_cluster, make_client):
     channel, shard = unique("dec"), unique("decs")
     got: list[dict] = []
-    with ClusterClient(redis_cluster.startup_nodes, decode_responses=True) as client:
+    with make_client(redis_cluster.startup_nodes, decode_responses=True) as client:
         with client.pubsub() as p:
             p.subscribe(channel)
             p.ssubscribe(**{shard: got.append})
@@ -250,7 +252,7 @@ def test_decode_responses_handlers_and_ignored_confirmations(redis_cluster):
 
 
 def test_closed_pubsub_refuses(client):
-    p = PubSub(client)
+    p = client.pubsub()
     p.subscribe(unique("c"))
     p.close()
     with pytest.raises(ClientClosedError):
@@ -292,16 +294,16 @@ def tolerant(publish):
     return call
 
 
-def test_failover_resubscribes_by_itself(redis_cluster_factory):
+def test_failover_resubscribes_by_itself(redis_cluster_factory, make_client):
     cluster = redis_cluster_factory()
-    with ClusterClient(cluster.startup_nodes) as client:
+    with make_client(cluster.startup_nodes) as client:
         shard = "orders:{failover}"
         victim = cluster.master_of_slot(key_slot(shard))
         survivor_shard = next(
             f"other:{i}" for i in range(1000) if cluster.master_of_slot(key_slot(f"other:{i}")).port != victim.port
         )
         classic = "classic:failover"
-        with PubSub(client, node=(victim.host, victim.port)) as p:
+        with client.pubsub(node=(victim.host, victim.port)) as p:
             p.subscribe(classic)
             p.ssubscribe(shard, survivor_shard)
             confirmations(p, 3)
@@ -321,9 +323,9 @@ def test_failover_resubscribes_by_itself(redis_cluster_factory):
             assert any(m["data"] == b"still-here" for m in messages(p, 1))
 
 
-def test_slot_migration_resubscribes_at_the_new_owner(redis_cluster_factory):
+def test_slot_migration_resubscribes_at_the_new_owner(redis_cluster_factory, make_client):
     cluster = redis_cluster_factory(replicas_per_master=0)
-    with ClusterClient(cluster.startup_nodes) as client:
+    with make_client(cluster.startup_nodes) as client:
         shard = "chat:{moving}"
         slot = key_slot(shard)
         source = cluster.master_of_slot(slot)
@@ -333,7 +335,7 @@ def test_slot_migration_resubscribes_at_the_new_owner(redis_cluster_factory):
             for i in range(1000)
             if key_slot(f"n:{i}") != slot and cluster.master_of_slot(key_slot(f"n:{i}")).port == source.port
         )
-        with PubSub(client, ignore_subscribe_messages=True) as p:
+        with client.pubsub(ignore_subscribe_messages=True) as p:
             p.ssubscribe(shard, neighbour)
             p.get_message(timeout=0.5)
             client.spublish(shard, "before")
@@ -366,14 +368,14 @@ def test_slot_migration_resubscribes_at_the_new_owner(redis_cluster_factory):
             assert list(p.connections) == [target.addr]  # nothing left on the source: closed
 
 
-def test_health_check_notices_a_silent_node(redis_cluster_factory):
+def test_health_check_notices_a_silent_node(redis_cluster_factory, make_client):
     """A paused (SIGSTOP) node keeps its sockets open: only an unanswered PING shows it is gone."""
     cluster = redis_cluster_factory()
-    with ClusterClient(cluster.startup_nodes, socket_timeout=1.0) as client:
+    with make_client(cluster.startup_nodes, socket_timeout=1.0) as client:
         shard = "silent:{hc}"
         frozen = cluster.master_of_slot(key_slot(shard))
         elsewhere = next(m for m in cluster.masters() if m.port != frozen.port)
-        with PubSub(client, node=(frozen.host, frozen.port), health_check_interval=0.3) as p:
+        with client.pubsub(node=(frozen.host, frozen.port), health_check_interval=0.3) as p:
             p.subscribe("classic:hc")
             p.ssubscribe(shard)
             confirmations(p, 2)
@@ -389,13 +391,13 @@ def test_health_check_notices_a_silent_node(redis_cluster_factory):
             assert p.shard_nodes[shard.encode()] == promoted.addr
 
 
-def test_tls_and_password(redis_cluster_factory):
+def test_tls_and_password(redis_cluster_factory, make_client):
     """TLS sockets read whole records (and keep Python's timeout mode); AUTH runs on every new connection."""
     cluster = redis_cluster_factory(tls=True, password="pubsub-secret", replicas_per_master=0)
-    with ClusterClient(cluster.startup_nodes, ssl=cluster.client_ssl_context(), password="pubsub-secret") as client:
+    with make_client(cluster.startup_nodes, ssl=cluster.client_ssl_context(), password="pubsub-secret") as client:
         by_node = channels_on_every_master(client, "tls")
         channels = [c for group in by_node.values() for c in group]
-        with PubSub(client, health_check_interval=0.2) as p:
+        with client.pubsub(health_check_interval=0.2) as p:
             p.subscribe("tls-classic")
             p.ssubscribe(*channels)
             confirmations(p, 1 + len(channels))

@@ -22,10 +22,12 @@ from ..options import client_parts
 from ..resp import pack_command
 from ..scan import scan_args, scan_plan
 from ..script import AsyncScript
+from ..slotmap import Node
 from ..transaction import WatchRetry
 from .dispatch import AsyncDispatch
 from .drive import drive_batch, drive_keys, drive_scan
 from .pipeline import AsyncPipeline
+from .pubsub import AsyncPubSub
 from .topology import AsyncTopology
 from .transaction import AsyncTransaction
 
@@ -150,6 +152,24 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
     def register_script(self, source: str | bytes) -> AsyncScript:
         """An :class:`~rediscluster_lite.script.AsyncScript`: ``await script(keys, args)``."""
         return AsyncScript(self, source)
+
+    def pubsub(
+        self,
+        *,
+        node: Node | tuple[str, int] | str | None = None,
+        ignore_subscribe_messages: bool = False,
+        health_check_interval: float | None = 30.0,
+        max_queued: int = 10_000,
+    ) -> AsyncPubSub:
+        """A subscriber (``await p.subscribe(...)``, ``async for m in p.listen()``): classic channels on one node
+        (``node``, or one the client picks), sharded channels on their slots' owners. See :class:`AsyncPubSub`."""
+        return AsyncPubSub(
+            self._topology,
+            node=node,
+            ignore_subscribe_messages=ignore_subscribe_messages,
+            health_check_interval=health_check_interval,
+            max_queued=max_queued,
+        )
 
     # --- pipelines and scans -------------------------------------------------------------------------
 

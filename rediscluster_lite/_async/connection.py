@@ -14,7 +14,8 @@ Rules it keeps:
    :class:`ReadError`-family error (it may have been applied: the router decides), one not yet written with
    :class:`ConnectError` (nothing was sent). Closing the client fails them with :class:`ClientClosedError`.
 5. Bytes are the :class:`~rediscluster_lite.reader.ReplyReader`'s: it owns the receive buffer (this is an
-   ``asyncio.BufferedProtocol``), the size limits and the translation of parser failures.
+   ``asyncio.BufferedProtocol``), the size limits and the translation of parser failures. Over TLS the buffer
+   is handed out as a memoryview (asyncio's TLS transport slices it; a bytearray slice would be a copy).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._heard = 0.0  # when bytes last came
         self._head_since = 0.0  # when the oldest owed reply became the oldest
+        if settings.ssl_context is not None:
+            self.get_buffer = self._get_buffer_view  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         state = "open" if self.closed is None and self._transport is not None else "closed"
@@ -205,6 +208,12 @@ class AsyncConnection(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> Any:
         return self.reader.buffer
+
+    def _get_buffer_view(self, sizehint: int) -> Any:
+        # asyncio's TLS transport fills the buffer in pieces through ``buf[offset:]``: a slice of a bytearray
+        # is a copy, so every piece after the first would be lost (zeros). A memoryview slices in place.
+        buffer = self.reader.buffer
+        return buffer if type(buffer) is memoryview else memoryview(buffer)
 
     def buffer_updated(self, nbytes: int) -> None:
         reader = self.reader

@@ -100,6 +100,11 @@ class AsyncTopology(ClusterState):
         if self.closed:
             raise ClientClosedError("this ClusterClient is closed")
 
+    async def apply_moved(self, slot: int, node: Node) -> None:
+        """A ``MOVED`` met outside the router (pub/sub), carried out as :meth:`follow_moved` decides."""
+        for reason in self.follow_moved(slot, node):
+            await self.refresh(reason)
+
     # --- connections -------------------------------------------------------------------------------
 
     async def connection(self, node: Node) -> AsyncConnection:
