@@ -18,14 +18,15 @@ from rediscluster_lite import ClusterClient, CrossSlotError
 
 
 @pytest.fixture
-def client(redis_cluster):
-    with ClusterClient(redis_cluster.startup_nodes, socket_timeout=0.3) as c:
+def client(redis_cluster, make_client):
+    with make_client(redis_cluster.startup_nodes, socket_timeout=0.3) as c:
         yield c
 
 
 @pytest.fixture
 def pusher(redis_cluster):
-    """``pusher(delay, fn)``: run ``fn(other_client)`` on another thread after ``delay`` seconds."""
+    """``pusher(delay, fn)``: run ``fn(other_client)`` on another thread after ``delay`` seconds (a blocking
+    client of its own: it is not the client under test)."""
     threads: list[threading.Thread] = []
     errors: list[BaseException] = []
     other = ClusterClient(redis_cluster.startup_nodes)
@@ -84,7 +85,9 @@ def test_blmove_times_out_with_none(client):
     assert 0.45 <= elapsed < 1.5
 
 
-def test_the_read_timeout_is_restored_after_a_blocking_call(client):
+def test_the_read_timeout_is_restored_after_a_blocking_call(redis_cluster):
+    # The blocking client's pooled sockets (the asyncio client's blocking commands use dedicated connections).
+    client = ClusterClient(redis_cluster.startup_nodes, socket_timeout=0.3)
     key = f"{tag()}:restore"
     assert client.blpop(key, timeout=0.5) is None
     node = client.node_for(key)
@@ -106,9 +109,9 @@ def test_blpop_is_woken_by_a_push_from_another_thread(client, pusher):
     assert 0.3 <= elapsed < 2.0
 
 
-def test_blpop_forever_is_woken_after_longer_than_the_socket_timeout(redis_cluster, pusher):
+def test_blpop_forever_is_woken_after_longer_than_the_socket_timeout(redis_cluster, pusher, make_client):
     key = f"{tag()}:forever"
-    with ClusterClient(redis_cluster.startup_nodes, socket_timeout=0.2) as client:
+    with make_client(redis_cluster.startup_nodes, socket_timeout=0.2) as client:
         pusher(0.5, lambda other: other.rpush(key, "late"))
         result, elapsed = timed(lambda: client.blpop(key, timeout=0))
         assert result == (key.encode(), b"late")
@@ -169,9 +172,9 @@ def test_xread_block_returns_entries_added_by_another_thread(client, pusher):
     assert client.execute_command("XRANGE", stream, "-", "+") == [[entry_id, [b"kind", b"click"]]]
 
 
-def test_xread_block_zero_waits_forever(redis_cluster, pusher):
+def test_xread_block_zero_waits_forever(redis_cluster, pusher, make_client):
     stream = f"{tag()}:events"
-    with ClusterClient(redis_cluster.startup_nodes, socket_timeout=0.2) as client:
+    with make_client(redis_cluster.startup_nodes, socket_timeout=0.2) as client:
         pusher(0.5, lambda other: other.xadd(stream, {"n": 1}))
         result = client.xread({stream: "$"}, block=0)
         assert result[0][0] == stream.encode()

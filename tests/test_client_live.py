@@ -20,8 +20,15 @@ from rediscluster_lite import (
 
 
 @pytest.fixture
-def client(redis_cluster):
+def sync_client(redis_cluster):
     with ClusterClient(redis_cluster.startup_nodes) as c:
+        yield c
+
+
+@pytest.fixture
+def client(redis_cluster, make_client):
+    """The blocking client, or the asyncio one behind a blocking face (both_clients.py): one body for both."""
+    with make_client(redis_cluster.startup_nodes) as c:
         yield c
 
 
@@ -29,15 +36,15 @@ def unique(prefix: str = "k") -> str:
     return f"{prefix}:{uuid.uuid4().hex}"
 
 
-def test_startup_nodes_accept_tuples_and_host_port_strings(redis_cluster):
+def test_startup_nodes_accept_tuples_and_host_port_strings(redis_cluster, make_client):
     host, port = redis_cluster.startup_nodes[0]
-    with ClusterClient([f"{host}:{port}"]) as by_string, ClusterClient([(host, port)]) as by_tuple:
+    with make_client([f"{host}:{port}"]) as by_string, make_client([(host, port)]) as by_tuple:
         assert len(by_string.slot_map.masters) == len(by_tuple.slot_map.masters) == 3
 
 
-def test_startup_tries_each_node_until_one_answers(redis_cluster):
+def test_startup_tries_each_node_until_one_answers(redis_cluster, make_client):
     dead = ("127.0.0.1", 1)  # nothing listens on port 1
-    with ClusterClient([dead, *redis_cluster.startup_nodes]) as c:
+    with make_client([dead, *redis_cluster.startup_nodes]) as c:
         assert c.ping() is True
 
 
@@ -109,8 +116,8 @@ def test_typed_commands_round_trip(client):
     assert client.zscore(z, "b") == 2.5
 
 
-def test_decode_responses_gives_str(redis_cluster):
-    with ClusterClient(redis_cluster.startup_nodes, decode_responses=True) as c:
+def test_decode_responses_gives_str(redis_cluster, make_client):
+    with make_client(redis_cluster.startup_nodes, decode_responses=True) as c:
         k = unique()
         c.set(k, "héllo")
         assert c.get(k) == "héllo"
@@ -162,9 +169,9 @@ def test_cross_slot_command_raises_naming_the_slots_before_io(client, redis_clus
     assert after == before
 
 
-def test_frozen_node_times_out_in_about_the_timeout_and_never_leaks_a_reply(redis_cluster):
+def test_frozen_node_times_out_in_about_the_timeout_and_never_leaks_a_reply(redis_cluster, make_client):
     timeout = 0.5
-    with ClusterClient(redis_cluster.startup_nodes, socket_timeout=timeout) as c:
+    with make_client(redis_cluster.startup_nodes, socket_timeout=timeout) as c:
         k1 = unique("frozen")
         node = c.node_for(k1)
         tag = k1  # keep both keys on one node: same hash tag
@@ -184,7 +191,8 @@ def test_frozen_node_times_out_in_about_the_timeout_and_never_leaks_a_reply(redi
         assert node is not None
 
 
-def test_one_client_shared_by_threads_returns_each_caller_its_own_reply(client):
+def test_one_client_shared_by_threads_returns_each_caller_its_own_reply(sync_client):
+    # Threads and fork are the blocking client's concerns.
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
@@ -192,8 +200,8 @@ def test_one_client_shared_by_threads_returns_each_caller_its_own_reply(client):
             for i in range(300):
                 key = f"thread:{worker}:{i}"
                 value = f"{worker}-{i}-{uuid.uuid4().hex}"
-                client.set(key, value)
-                got = client.get(key)
+                sync_client.set(key, value)
+                got = sync_client.get(key)
                 assert got == value.encode(), (got, value)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -207,11 +215,12 @@ def test_one_client_shared_by_threads_returns_each_caller_its_own_reply(client):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_forked_child_never_reuses_the_parents_sockets(client):
+def test_forked_child_never_reuses_the_parents_sockets(sync_client):
+    # Threads and fork are the blocking client's concerns.
     key = unique("fork")
-    client.set(key, "parent")
-    parent_conns = {id(c) for pool in client._topology.pools() for c in pool._idle}
-    parent_fds = {c.stream.fileno() for pool in client._topology.pools() for c in pool._idle}
+    sync_client.set(key, "parent")
+    parent_conns = {id(c) for pool in sync_client._topology.pools() for c in pool._idle}
+    parent_fds = {c.stream.fileno() for pool in sync_client._topology.pools() for c in pool._idle}
     assert parent_fds
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -219,10 +228,10 @@ def test_forked_child_never_reuses_the_parents_sockets(client):
         status = 1
         try:
             os.close(read_end)
-            inherited = [c for pool in client._topology.pools() for c in pool._idle if id(c) in parent_conns]
-            value = client.get(key)
-            client.set(key + ":child", "child")
-            fresh = {c.stream.fileno() for pool in client._topology.pools() for c in pool._idle}
+            inherited = [c for pool in sync_client._topology.pools() for c in pool._idle if id(c) in parent_conns]
+            value = sync_client.get(key)
+            sync_client.set(key + ":child", "child")
+            fresh = {c.stream.fileno() for pool in sync_client._topology.pools() for c in pool._idle}
             ok = not inherited and value == b"parent"
             os.write(write_end, f"{ok} {sorted(fresh)}".encode())
             status = 0
@@ -236,22 +245,23 @@ def test_forked_child_never_reuses_the_parents_sockets(client):
     assert message.startswith("True"), message
     # The parent's connections still work and carry the parent's own replies.
     for _ in range(20):
-        assert client.get(key) == b"parent"
-    assert client.get(key + ":child") == b"child"
+        assert sync_client.get(key) == b"parent"
+    assert sync_client.get(key + ":child") == b"child"
 
 
-def test_password_never_appears_in_repr(redis_cluster):
+def test_password_never_appears_in_repr(redis_cluster, make_client):
     secret = "s3cr3t-" + uuid.uuid4().hex
-    with ClusterClient(redis_cluster.startup_nodes, password=None) as c:
+    with make_client(redis_cluster.startup_nodes, password=None) as c:
         assert secret not in repr(c)
     # A cluster without requirepass rejects AUTH: the error must not echo the password.
     with pytest.raises(ResponseError) as info:
-        ClusterClient(redis_cluster.startup_nodes, password=secret)
+        make_client(redis_cluster.startup_nodes, password=secret)
     assert secret not in str(info.value)
     assert secret not in repr(info.value)
 
 
 def test_exhausted_pool_waits_then_raises_pool_timeout(redis_cluster):
+    # Blocking client only: the asyncio client has no pool to exhaust (docs/asyncio.md).
     from rediscluster_lite import PoolTimeout
 
     with ClusterClient(
@@ -272,8 +282,9 @@ def test_exhausted_pool_waits_then_raises_pool_timeout(redis_cluster):
         assert c.get(key) == b"v"  # the connection came back to the pool
 
 
-def test_concurrent_refreshes_are_single_flight(client):
-    topology = client._topology
+def test_concurrent_refreshes_are_single_flight(sync_client):
+    # Threads and fork are the blocking client's concerns.
+    topology = sync_client._topology
     before = topology.refreshes
     barrier = threading.Barrier(8)
 
@@ -308,23 +319,23 @@ def test_connection_state_commands_are_refused_before_io(client, argv):
     assert client.get(unique()) is None  # pooled connections untouched
 
 
-def test_closed_client_refuses_commands(redis_cluster):
+def test_closed_client_refuses_commands(redis_cluster, make_client):
     from rediscluster_lite import ClientClosedError
 
-    c = ClusterClient(redis_cluster.startup_nodes)
+    c = make_client(redis_cluster.startup_nodes)
     c.set(unique(), "v")
     c.close()
     with pytest.raises(ClientClosedError):
         c.get("anything")
 
 
-def test_undecodable_reply_is_an_error_value_not_a_node_failure(redis_cluster):
+def test_undecodable_reply_is_an_error_value_not_a_node_failure(redis_cluster, make_client):
     from rediscluster_lite import ReplyDecodeError
 
     key = unique()
-    with ClusterClient(redis_cluster.startup_nodes) as raw:
+    with make_client(redis_cluster.startup_nodes) as raw:
         raw.set(key, b"\xff\xfe")
-    with ClusterClient(redis_cluster.startup_nodes, decode_responses=True) as c:
+    with make_client(redis_cluster.startup_nodes, decode_responses=True) as c:
         with pytest.raises(ReplyDecodeError):
             c.getdel(key)  # a write: it ran, and must not be reported as "maybe applied"
         assert c.get(key) is None

@@ -37,8 +37,8 @@ def cluster():
 
 
 @pytest.fixture
-def client(cluster):
-    with ClusterClient(cluster.startup_nodes) as c:
+def client(cluster, make_client):
+    with make_client(cluster.startup_nodes) as c:
         yield c
 
 
@@ -303,19 +303,19 @@ def test_flushdb_async_on_one_master_empties_only_that_master(client, cluster):
 # --- scan across a failover ---------------------------------------------------------------------------
 
 
-def seeded_factory_cluster(redis_cluster_factory):
+def seeded_factory_cluster(redis_cluster_factory, make_client):
     cluster = redis_cluster_factory(node_timeout_ms=1000)
     keys = {f"sf:{i}".encode() for i in range(240)}
-    with ClusterClient(cluster.startup_nodes) as c:
+    with make_client(cluster.startup_nodes) as c:
         c.mset(dict.fromkeys(keys, b"v"))
     for master in cluster.masters():
         cluster.command(master, "WAIT", 1, 5000)
     return cluster, keys
 
 
-def test_scan_iter_continues_on_the_promoted_replica_of_the_master_being_scanned(redis_cluster_factory):
-    cluster, keys = seeded_factory_cluster(redis_cluster_factory)
-    with ClusterClient(cluster.startup_nodes) as client:
+def test_scan_iter_continues_on_the_promoted_replica_of_the_master_being_scanned(redis_cluster_factory, make_client):
+    cluster, keys = seeded_factory_cluster(redis_cluster_factory, make_client)
+    with make_client(cluster.startup_nodes) as client:
         it = client.scan_iter(count=10)
         got = [next(it)]
         victim = client.node_for(got[0])  # the master being scanned right now
@@ -327,9 +327,9 @@ def test_scan_iter_continues_on_the_promoted_replica_of_the_master_being_scanned
     assert set(got) == keys  # every key of every shard, the failed one's from its promoted replica
 
 
-def test_scan_iter_reaches_a_master_that_failed_over_before_its_turn(redis_cluster_factory):
-    cluster, keys = seeded_factory_cluster(redis_cluster_factory)
-    with ClusterClient(cluster.startup_nodes) as client:
+def test_scan_iter_reaches_a_master_that_failed_over_before_its_turn(redis_cluster_factory, make_client):
+    cluster, keys = seeded_factory_cluster(redis_cluster_factory, make_client)
+    with make_client(cluster.startup_nodes) as client:
         it = client.scan_iter(count=10)
         got = [next(it)]
         first = client.node_for(got[0])
@@ -340,10 +340,10 @@ def test_scan_iter_reaches_a_master_that_failed_over_before_its_turn(redis_clust
     assert set(got) == keys
 
 
-def test_scan_iter_reaches_a_failed_over_master_after_the_map_was_refreshed(redis_cluster_factory):
+def test_scan_iter_reaches_a_failed_over_master_after_the_map_was_refreshed(redis_cluster_factory, make_client):
     # A shared client: another thread's traffic refreshes the slot map while this scan is paused.
-    cluster, keys = seeded_factory_cluster(redis_cluster_factory)
-    with ClusterClient(cluster.startup_nodes) as client:
+    cluster, keys = seeded_factory_cluster(redis_cluster_factory, make_client)
+    with make_client(cluster.startup_nodes) as client:
         it = client.scan_iter(count=10)
         got = [next(it)]
         first = client.node_for(got[0])
@@ -356,11 +356,11 @@ def test_scan_iter_reaches_a_failed_over_master_after_the_map_was_refreshed(redi
     assert set(got) == keys
 
 
-def test_dbsize_right_after_a_failover_reaches_the_promoted_master(redis_cluster_factory):
+def test_dbsize_right_after_a_failover_reaches_the_promoted_master(redis_cluster_factory, make_client):
     # The map still names the dead master. Connecting to it fails, so nothing was sent: like any command
     # whose connect failed (router rule 5), the fan-out refreshes and asks the promoted node instead.
-    cluster, keys = seeded_factory_cluster(redis_cluster_factory)
-    with ClusterClient(cluster.startup_nodes, refresh_interval=None) as client:
+    cluster, keys = seeded_factory_cluster(redis_cluster_factory, make_client)
+    with make_client(cluster.startup_nodes, refresh_interval=None) as client:
         assert client.dbsize() == len(keys)
         victim = cluster.masters()[1]
         cluster.kill(victim)

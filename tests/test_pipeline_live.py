@@ -7,7 +7,7 @@ import uuid
 import pytest
 from test_migration_live import migrate_slot
 
-from rediscluster_lite import ClusterClient, CrossSlotError, ResponseError, key_slot
+from rediscluster_lite import CrossSlotError, ResponseError, key_slot
 
 
 def commandstats(cluster, node, field: str = "calls") -> dict[str, int]:
@@ -22,8 +22,8 @@ def commandstats(cluster, node, field: str = "calls") -> dict[str, int]:
 
 
 @pytest.fixture
-def client(redis_cluster):
-    with ClusterClient(redis_cluster.startup_nodes) as c:
+def client(redis_cluster, make_client):
+    with make_client(redis_cluster.startup_nodes) as c:
         yield c
 
 
@@ -56,12 +56,12 @@ def test_pipeline_server_errors_in_place_or_raised_with_the_index(client):
     assert "#1" in str(info.value)
 
 
-def test_pipeline_reads_follow_the_read_mode(redis_cluster):
+def test_pipeline_reads_follow_the_read_mode(redis_cluster, make_client):
     nodes = redis_cluster.masters() + redis_cluster.replicas()
     for node in nodes:
         redis_cluster.command(node, "CONFIG", "RESETSTAT")
     p = prefix()
-    with ClusterClient(redis_cluster.startup_nodes, read_from="replica_preferred") as c:
+    with make_client(redis_cluster.startup_nodes, read_from="replica_preferred") as c:
         pipe = c.pipeline()
         for i in range(60):
             pipe.set(f"{p}:{i}", i)
@@ -155,7 +155,7 @@ def fresh(redis_cluster_factory):
     return redis_cluster_factory()
 
 
-def test_pipeline_and_mget_across_a_slot_migration(fresh):
+def test_pipeline_and_mget_across_a_slot_migration(fresh, make_client):
     cluster = fresh
     tag = "{moving}"
     slot = key_slot(tag)
@@ -164,7 +164,7 @@ def test_pipeline_and_mget_across_a_slot_migration(fresh):
     moving = [f"{tag}:{i}" for i in range(40)]
     others = [f"other:{i}" for i in range(40)]
     # No periodic refresh: the client must learn the move from MOVED replies alone.
-    with ClusterClient(cluster.startup_nodes, refresh_interval=None) as client:
+    with make_client(cluster.startup_nodes, refresh_interval=None) as client:
         client.mset({k: k for k in moving + others})
         # Half-way: half the slot's keys are on the target (reads of those get ASK).
         cluster.command(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
@@ -190,10 +190,10 @@ def test_pipeline_and_mget_across_a_slot_migration(fresh):
         assert client.mget(moving) == [k.encode() for k in moving]
 
 
-def test_pipeline_and_mget_across_a_failover(fresh):
+def test_pipeline_and_mget_across_a_failover(fresh, make_client):
     cluster = fresh
     keys = [f"fo:{i}" for i in range(60)]
-    with ClusterClient(cluster.startup_nodes) as client:
+    with make_client(cluster.startup_nodes) as client:
         client.mset({k: k for k in keys})
         for node in cluster.masters():
             cluster.command(node, "WAIT", 1, 2000)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from rediscluster_lite import ClusterClient, ReadFrom, key_slot
+from rediscluster_lite import ReadFrom, key_slot
 
 
 def commandstats(cluster, node) -> dict[str, int]:
@@ -28,12 +28,12 @@ def eventually(fn, timeout: float = 5.0):
         time.sleep(0.05)
 
 
-def test_replica_preferred_reads_land_on_replicas_and_writes_on_masters(redis_cluster):
+def test_replica_preferred_reads_land_on_replicas_and_writes_on_masters(redis_cluster, make_client):
     nodes = redis_cluster.masters() + redis_cluster.replicas()
     for node in nodes:
         redis_cluster.command(node, "CONFIG", "RESETSTAT")
     keys = [f"rp:{i}:{uuid.uuid4().hex}" for i in range(60)]
-    with ClusterClient(redis_cluster.startup_nodes, read_from=ReadFrom.REPLICA_PREFERRED) as c:
+    with make_client(redis_cluster.startup_nodes, read_from=ReadFrom.REPLICA_PREFERRED) as c:
         for key in keys:
             c.set(key, key)
         for key in keys:
@@ -51,18 +51,18 @@ def test_replica_preferred_reads_land_on_replicas_and_writes_on_masters(redis_cl
     assert sum(stats[p].get("readonly", 0) for p in replicas) >= 1
 
 
-def test_read_mode_accepts_strings(redis_cluster):
-    with ClusterClient(redis_cluster.startup_nodes, read_from="replica_preferred") as c:
+def test_read_mode_accepts_strings(redis_cluster, make_client):
+    with make_client(redis_cluster.startup_nodes, read_from="replica_preferred") as c:
         assert c.read_from is ReadFrom.REPLICA_PREFERRED
     with pytest.raises(ValueError):
-        ClusterClient(redis_cluster.startup_nodes, read_from="sideways")
+        make_client(redis_cluster.startup_nodes, read_from="sideways")
 
 
-def test_replica_mode_reads_only_from_replicas(redis_cluster):
+def test_replica_mode_reads_only_from_replicas(redis_cluster, make_client):
     masters = redis_cluster.masters()
     for node in masters + redis_cluster.replicas():
         redis_cluster.command(node, "CONFIG", "RESETSTAT")
-    with ClusterClient(redis_cluster.startup_nodes, read_from="replica") as c:
+    with make_client(redis_cluster.startup_nodes, read_from="replica") as c:
         for i in range(30):
             c.get(f"replica-only:{i}")
     assert sum(commandstats(redis_cluster, n).get("get", 0) for n in masters) == 0
@@ -74,12 +74,12 @@ def slow_failover_cluster(redis_cluster_factory):
     return redis_cluster_factory(node_timeout_ms=8000)
 
 
-def test_lost_replica_sends_reads_to_master_and_dead_master_reads_go_to_replica(slow_failover_cluster):
+def test_lost_replica_sends_reads_to_master_and_dead_master_reads_go_to_replica(slow_failover_cluster, make_client):
     cluster = slow_failover_cluster
     key = "key_01"
     with (
-        ClusterClient(cluster.startup_nodes, read_from="replica_preferred") as rp,
-        ClusterClient(cluster.startup_nodes, read_from="primary_preferred") as pp,
+        make_client(cluster.startup_nodes, read_from="replica_preferred") as rp,
+        make_client(cluster.startup_nodes, read_from="primary_preferred") as pp,
     ):
         rp.set(key, "v")
         master = cluster.master_of_slot(key_slot(key))
@@ -105,16 +105,16 @@ def test_lost_replica_sends_reads_to_master_and_dead_master_reads_go_to_replica(
 
 
 @pytest.mark.parametrize("mode", ["replica_preferred", "replica"])
-def test_pipeline_and_mget_reads_under_a_replica_mode_land_on_replicas(redis_cluster, mode):
+def test_pipeline_and_mget_reads_under_a_replica_mode_land_on_replicas(redis_cluster, mode, make_client):
     keys = [f"rp-batch:{i}:{uuid.uuid4().hex}" for i in range(60)]
-    with ClusterClient(redis_cluster.startup_nodes) as writer:
+    with make_client(redis_cluster.startup_nodes) as writer:
         writer.mset({k: k for k in keys})
         for master in redis_cluster.masters():  # replicas have every write before the reads start
             redis_cluster.command(master, "WAIT", 1, 2000)
     nodes = redis_cluster.masters() + redis_cluster.replicas()
     for node in nodes:
         redis_cluster.command(node, "CONFIG", "RESETSTAT")
-    with ClusterClient(redis_cluster.startup_nodes, read_from=mode) as c:
+    with make_client(redis_cluster.startup_nodes, read_from=mode) as c:
         with c.pipeline() as pipe:
             for key in keys:
                 pipe.get(key)

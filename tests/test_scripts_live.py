@@ -12,7 +12,7 @@ import uuid
 import pytest
 from cluster_helpers import commandstat, stats
 
-from rediscluster_lite import ClusterClient, CrossSlotError, ResponseError, key_slot
+from rediscluster_lite import CrossSlotError, ResponseError, key_slot
 from rediscluster_lite.local import LocalCluster
 
 SET_AND_ECHO = "redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1]"
@@ -50,8 +50,8 @@ def cluster():
 
 
 @pytest.fixture
-def client(cluster):
-    with ClusterClient(cluster.startup_nodes) as c:
+def client(cluster, make_client):
+    with make_client(cluster.startup_nodes) as c:
         yield c
 
 
@@ -211,10 +211,10 @@ def test_script_error_is_raised_not_retried_as_eval(client, cluster):
     assert commandstat(cluster, owner, "eval") == eval_before
 
 
-def test_script_runs_with_a_different_client(client, cluster):
+def test_script_runs_with_a_different_client(client, cluster, make_client):
     script = client.register_script(SET_AND_ECHO)
     key = unique("other")
-    with ClusterClient(cluster.startup_nodes) as other:
+    with make_client(cluster.startup_nodes) as other:
         assert script(keys=[key], args=["o"], client=other) == b"o"
     assert client.get(key) == b"o"
 
@@ -296,11 +296,11 @@ def test_function_flush_removes_the_library(client, cluster):
 # --- failover ---------------------------------------------------------------------------------------
 
 
-def test_script_runs_on_a_promoted_replica_that_never_saw_it(redis_cluster_factory):
+def test_script_runs_on_a_promoted_replica_that_never_saw_it(redis_cluster_factory, make_client):
     cluster = redis_cluster_factory(node_timeout_ms=1000)
     key = unique("fo")
     slot = key_slot(key)
-    with ClusterClient(cluster.startup_nodes) as client:
+    with make_client(cluster.startup_nodes) as client:
         script = client.register_script(SET_AND_ECHO)
         assert script(keys=[key], args=["one"]) == b"one"
         old = cluster.master_of_slot(slot)

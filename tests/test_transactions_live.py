@@ -17,8 +17,14 @@ from rediscluster_lite.local import LocalCluster
 
 
 @pytest.fixture
-def client(redis_cluster):
+def sync_client(redis_cluster):
     with ClusterClient(redis_cluster.startup_nodes) as c:
+        yield c
+
+
+@pytest.fixture
+def client(redis_cluster, make_client):
+    with make_client(redis_cluster.startup_nodes) as c:
         yield c
 
 
@@ -154,10 +160,10 @@ def test_watch_then_unchanged_key_applies(client):
     assert client.get(f"{t}:bal") == b"90"
 
 
-def test_watched_key_changed_concurrently_raises_watch_error_and_applies_nothing(client, redis_cluster):
+def test_watched_key_changed_concurrently_raises_watch_error_and_applies_nothing(client, redis_cluster, make_client):
     t = tag()
     client.set(f"{t}:bal", 100)
-    with client.pipeline(transaction=True) as tx, ClusterClient(redis_cluster.startup_nodes) as other:
+    with client.pipeline(transaction=True) as tx, make_client(redis_cluster.startup_nodes) as other:
         tx.watch(f"{t}:bal")
         balance = int(tx.get(f"{t}:bal"))
         other.set(f"{t}:bal", 500)  # another client changes it between WATCH and EXEC
@@ -170,10 +176,10 @@ def test_watched_key_changed_concurrently_raises_watch_error_and_applies_nothing
     assert client.exists(f"{t}:log") == 0
 
 
-def test_unwatch_lets_the_transaction_apply_despite_a_change(client, redis_cluster):
+def test_unwatch_lets_the_transaction_apply_despite_a_change(client, redis_cluster, make_client):
     t = tag()
     client.set(f"{t}:k", "a")
-    with client.pipeline(transaction=True) as tx, ClusterClient(redis_cluster.startup_nodes) as other:
+    with client.pipeline(transaction=True) as tx, make_client(redis_cluster.startup_nodes) as other:
         tx.watch(f"{t}:k")
         other.set(f"{t}:k", "b")
         tx.unwatch()
@@ -191,17 +197,18 @@ def test_multi_after_queued_commands_raises(client):
             tx.multi()
 
 
-def test_client_transaction_retries_until_it_succeeds(client, redis_cluster):
+def test_client_transaction_retries_until_it_succeeds(sync_client, redis_cluster, make_client):
+    # A blocking callback: the asyncio client's transaction() takes a coroutine function (test_async_live.py).
     t = tag()
     key = f"{t}:counter"
-    client.set(key, 0)
+    sync_client.set(key, 0)
     changes = 3
     calls = []
     go, done = threading.Event(), threading.Event()
 
     def writer() -> None:
         # Changes the key whenever asked: after the transaction read it, before its EXEC.
-        with ClusterClient(redis_cluster.startup_nodes) as other:
+        with make_client(redis_cluster.startup_nodes) as other:
             for _ in range(changes):
                 go.wait(10)
                 go.clear()
@@ -222,19 +229,20 @@ def test_client_transaction_retries_until_it_succeeds(client, redis_cluster):
         tx.set(key, value + 1)
 
     try:
-        assert client.transaction(add_one, key) == [True]
+        assert sync_client.transaction(add_one, key) == [True]
     finally:
         thread.join(10)
     assert len(calls) == changes + 1
-    assert client.get(key) == str(100 * changes + 1).encode()
+    assert sync_client.get(key) == str(100 * changes + 1).encode()
 
 
-def test_client_transaction_stops_after_max_attempts(client, redis_cluster):
+def test_client_transaction_stops_after_max_attempts(sync_client, redis_cluster, make_client):
+    # A blocking callback: the asyncio client's transaction() takes a coroutine function (test_async_live.py).
     t = tag()
     key = f"{t}:hot"
-    client.set(key, 0)
+    sync_client.set(key, 0)
     calls = []
-    with ClusterClient(redis_cluster.startup_nodes) as other:
+    with make_client(redis_cluster.startup_nodes) as other:
 
         def always_raced(tx) -> None:
             calls.append(1)
@@ -244,20 +252,21 @@ def test_client_transaction_stops_after_max_attempts(client, redis_cluster):
             tx.set(key, "mine")
 
         with pytest.raises(WatchError):
-            client.transaction(always_raced, key, max_attempts=2)
+            sync_client.transaction(always_raced, key, max_attempts=2)
     assert len(calls) == 2
-    assert client.get(key) == b"2"
+    assert sync_client.get(key) == b"2"
 
 
-def test_client_transaction_without_watches_runs_once(client):
+def test_client_transaction_without_watches_runs_once(sync_client):
+    # A blocking callback: the asyncio client's transaction() takes a coroutine function (test_async_live.py).
     t = tag()
 
     def queue(tx) -> None:
         tx.set(f"{t}:a", "1")
         tx.incr(f"{t}:b")
 
-    assert client.transaction(queue) == [True, 1]
-    assert client.mget(f"{t}:a", f"{t}:b") == [b"1", b"1"]
+    assert sync_client.transaction(queue) == [True, 1]
+    assert sync_client.mget(f"{t}:a", f"{t}:b") == [b"1", b"1"]
 
 
 # --- errors -------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..commands import check_command, route_with, slot_of_keys
+from ..commands import CommandTable, check_command, command_name, route_with, slot_of_keys
 from ..errors import ConnectionError, ProtocolError, ResponseError, TimeoutError
 from ..resp import pack_command
 from ..slotmap import Node
@@ -30,6 +30,7 @@ from .drive import drive_transaction
 __all__ = ["AsyncTransaction"]
 
 _TRANSPORT = (ConnectionError, TimeoutError, ProtocolError)
+BUILTIN_TABLE = CommandTable()  # the commands the library knows without asking a server
 
 
 class AsyncTransaction(TransactionQueue):
@@ -40,6 +41,12 @@ class AsyncTransaction(TransactionQueue):
         self._pinned: AsyncConnection | None = None
 
     async def __aenter__(self) -> AsyncTransaction:
+        # Queueing is synchronous (no await), so execute_command() routes by a table it must already have.
+        topology = self._topology
+        topology.bind()
+        if not topology.refreshes:
+            await self._client.initialize()
+        await topology.commands()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -60,9 +67,13 @@ class AsyncTransaction(TransactionQueue):
     def execute_command(self, *args: Any, readonly: bool | None = None) -> Any:
         check_command(args)
         table = self._topology._commands
-        if table is None:
-            raise ValueError("execute_command() in an asyncio transaction needs the command table: run any command "
-                             "on the client first (or use the typed methods)")  # fmt: skip
+        if table is None:  # not entered with ``async with`` and no command run yet: the built-in table
+            if BUILTIN_TABLE.lookup(args) is None:
+                raise ValueError(
+                    f"execute_command({command_name(args[0])!r}) in an asyncio transaction needs the server's "
+                    "command table: use `async with client.pipeline(transaction=True) as tx` (it loads it)"
+                )
+            table = BUILTIN_TABLE
         slot, _ = route_with(table, args, readonly)
         return self._do(args, slot, None)
 
