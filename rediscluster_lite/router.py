@@ -39,7 +39,7 @@ immutable :class:`RetryPolicy`; what one command spent of them, and why, is its 
 from __future__ import annotations
 
 import enum
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from attrs import frozen
@@ -148,13 +148,21 @@ class RetryPolicy:
     max_retries: int = 3
     backoff_base: float = 0.05
     backoff_cap: float = 0.5
+    backoff_fn: Callable[[int], float] | None = None  # seconds before retry n (from ``retry.Retry``)
+    retry_on: tuple[type[BaseException], ...] | None = None  # None: every error the rules retry
 
     def __attrs_post_init__(self) -> None:
         if self.max_redirects < 0 or self.max_retries < 0:
             raise ValueError("max_redirects and max_retries must be >= 0")
 
     def backoff(self, attempt: int) -> float:
+        if self.backoff_fn is not None:
+            return self.backoff_fn(attempt)
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+
+    def retries(self, kind: type[BaseException]) -> bool:
+        """Whether an error of this class may be retried at all (it only narrows rules 4 and 5)."""
+        return self.retry_on is None or issubclass(kind, self.retry_on)
 
 
 def parse_redirect(message: str) -> tuple[int, Node]:
@@ -338,7 +346,7 @@ class Attempt:
         self.retries += 1
         history = self.history
         history.append((code, node.name, message))
-        if self.retries > policy.max_retries:
+        if self.retries > policy.max_retries or (code == "CLUSTERDOWN" and not policy.retries(ClusterDownError)):
             if code == "CLUSTERDOWN":
                 error = ClusterDownError(f"{message} (from {node.name}, after {self.retries - 1} retries)")
                 error.history = tuple(history)
@@ -365,6 +373,8 @@ class Attempt:
             error.__cause__ = outcome
             error.history = tuple(history)
             return FAIL, error
+        if not policy.retries(type(outcome)):
+            return FAIL, outcome
         if isinstance(outcome, (TimeoutError, ProtocolError)) and not nothing_sent:
             return (AGAIN, None) if self.queue else (FAIL, outcome)
         if self.queue:

@@ -44,7 +44,7 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
 
     def __init__(
         self,
-        startup_nodes: Iterable[tuple[str, int] | str],
+        startup_nodes: Iterable[tuple[str, int] | str] | None = None,
         *,
         connections_per_node: int = 1,
         max_dedicated_per_node: int = 16,

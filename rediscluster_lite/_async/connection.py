@@ -35,7 +35,7 @@ from ..errors import (
     ReadError,
     ReadTimeout,
     RedisClusterError,
-    ResponseError,
+    TimeoutError,
 )
 from ..reader import INCOMPLETE, ReplyReader
 from ..settings import ConnectionSettings
@@ -91,7 +91,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
     # --- open / close ------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect and authenticate. Raises ConnectError/ConnectTimeout (nothing sent) or ResponseError."""
+        """Connect, then the set-up (AUTH, CLIENT SETNAME) in one write. Raises ConnectError/ConnectTimeout
+        (nothing of a caller's sent) or ResponseError (the node refused the set-up)."""
         s, name = self.settings, self.node.name
         self._loop = loop = asyncio.get_running_loop()
         kwargs: dict[str, Any] = {}
@@ -107,17 +108,32 @@ class AsyncConnection(asyncio.BufferedProtocol):
             raise timed_out from exc
         except (OSError, _ssl.SSLError) as exc:
             raise ConnectError(f"cannot connect to {name}: {getattr(exc, 'strerror', None) or exc}", name) from exc
-        auth = s.auth_command()
-        if auth is None:
-            return
+        self._heard = _monotonic()
+        if s.setup is not None:
+            await self._set_up(*s.setup)
+
+    async def _set_up(self, packed: bytes, steps: tuple[str, ...]) -> None:
+        # AUTH and CLIENT SETNAME in one write. A set-up lost in transit is a failed connect: nothing of any
+        # caller's was sent, so the router may try again even for a write.
+        name = self.node.name
         try:
-            reply = await self.request(auth)
-        except RedisClusterError:
+            replies = await self.request(packed, len(steps), many=True)
+        except TimeoutError as exc:
             self.close()
-            raise
-        if isinstance(reply, ResponseError):
+            raise ConnectTimeout(f"setting up the connection to {name} timed out", name) from exc
+        except RedisClusterError as exc:
             self.close()
-            raise ResponseError(f"{reply.message} (authenticating to {name})")  # never the password
+            if isinstance(exc, ConnectError):
+                raise
+            raise ConnectError(f"setting up the connection to {name} failed: {exc}", name) from exc
+        refused = self.settings.refusal(steps, replies, name)
+        if refused is not None:
+            self.close()
+            raise refused
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds since anything was sent or received, or 0 while a reply is owed."""
+        return 0.0 if self._owed or self._out else now - self._heard
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.closed is not None:  # given up on (timed out) while connecting

@@ -12,6 +12,9 @@ Rules it keeps:
    result; a task cancelled while connecting cancels nothing for the others.
 3. A connection is opened only where the state allows (``connect_refusal``): credentials go nowhere else.
 4. Bound to the event loop it first runs on; use from another loop raises :class:`EventLoopError`.
+5. With a ``health_check_interval``, a connection (shared or dedicated) quiet that long answers a ``PING``
+   before it is used (redis-py's meaning); one that does not is closed and replaced. The hot path's direct
+   lookup (``conns``) is then left empty, so every use goes through that check.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = ["AsyncTopology"]
 
 _CLUSTER_SLOTS = pack_command((b"CLUSTER", b"SLOTS"))
 _COMMAND = pack_command((b"COMMAND",))
+_PING = pack_command((b"PING",))
 _monotonic = time.monotonic
 
 
@@ -118,7 +122,8 @@ class AsyncTopology(ClusterState):
                 if len(live) > 1:  # take them in turn
                     live.append(live.pop(0))
                 self._shared[name] = live
-                return conn
+                if self.settings.health_check_interval is None or await self._answers(conn):
+                    return conn
         pending = self._connecting.get(name)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -143,8 +148,8 @@ class AsyncTopology(ClusterState):
         live = [c for c in self._shared.get(name, ()) if c.closed is None]
         live.append(conn)
         self._shared[name] = live
-        if self.connections_per_node == 1:
-            self.conns[name] = conn  # the hot path takes it from here; with several, connection() rotates
+        if self.connections_per_node == 1 and self.settings.health_check_interval is None:
+            self.conns[name] = conn  # the hot path takes it from here; else connection() rotates or checks
         future.set_result(conn)
         return conn
 
@@ -167,20 +172,44 @@ class AsyncTopology(ClusterState):
                 f"(waited {self.pool_timeout}s)",
                 node.name,
             ) from None
-        conn = None
-        while idle and conn is None:
-            conn = idle.pop()
-            if conn.closed is not None:
-                conn = None
-        if conn is None:
-            try:
-                conn = await self._open(node)
-            except BaseException:
-                gate.release()
-                raise
+        try:
+            conn = await self._idle_dedicated(idle) or await self._open(node)
+        except BaseException:
+            gate.release()
+            raise
         conn.timeout = timeout
         self._in_use.add(conn)
         return conn
+
+    async def _idle_dedicated(self, idle: list[AsyncConnection]) -> AsyncConnection | None:
+        while idle:
+            conn = idle.pop()
+            if conn.closed is not None:
+                continue
+            if self.settings.health_check_interval is None:
+                return conn
+            conn.timeout = self.settings.socket_timeout  # the PING's, not the last blocking command's
+            try:
+                if await self._answers(conn):
+                    return conn
+            except BaseException:
+                conn.close()  # cancelled mid-PING: neither lent out nor idle any more
+                raise
+        return None
+
+    async def _answers(self, conn: AsyncConnection) -> bool:
+        """True if ``conn`` was quiet less than ``health_check_interval``, or answers a ``PING`` now (else it is
+        closed: the caller opens another)."""
+        if conn.quiet_for(_monotonic()) < self.settings.health_check_interval:  # type: ignore[operator]
+            return True
+        try:
+            reply = await conn.request(_PING)
+        except RedisClusterError:
+            reply = None
+        if reply == b"PONG" or reply == "PONG":
+            return True
+        conn.close(ConnectError(f"{conn.node.name} did not answer the health check", conn.node.name))
+        return False
 
     def release_dedicated(self, conn: AsyncConnection, healthy: bool) -> None:
         gate, idle = self._dedicated[conn.node.name]

@@ -21,6 +21,7 @@ from ..multikey import mget_plan, split_plan
 from ..options import client_parts
 from ..readfrom import ReadFrom
 from ..resp import pack_command
+from ..retry import Retry
 from ..scan import scan_args, scan_plan
 from ..script import Script
 from ..slotmap import Node
@@ -46,8 +47,10 @@ class ClusterClient(ClientCommon, CommandsMixin, Dispatch):
 
     def __init__(
         self,
-        startup_nodes: Iterable[tuple[str, int] | str],
+        startup_nodes: Iterable[tuple[str, int] | str] | None = None,
         *,
+        host: str | None = None,
+        port: int = 6379,
         read_from: ReadFrom | str = ReadFrom.PRIMARY,
         username: str | None = None,
         password: str | None = None,
@@ -58,34 +61,25 @@ class ClusterClient(ClientCommon, CommandsMixin, Dispatch):
         pool_timeout: float = 2.0,
         max_redirects: int = 8,
         max_retries: int = 3,
+        retry: Retry | None = None,
         refresh_interval: float | None = 5.0,
         decode_responses: bool = False,
         encoding: str = "utf-8",
         max_reply_bytes: int = 1 << 30,
         allowed_hosts: Iterable[AllowedHost] | None = None,
         address_remap: AddressRemap | None = None,
+        client_name: str | None = None,
+        health_check_interval: float | None = None,
     ) -> None:
         """``allowed_hosts``: the hosts and networks the client may connect to (``None``: any);
         ``address_remap(host, port)``: the address to connect to for one a node announces. Both apply to
-        the slot map and to redirects; see ``docs/getting-started.md``."""
-        parts = client_parts(
-            startup_nodes,
-            read_from=read_from,
-            username=username,
-            password=password,
-            ssl=ssl,
-            connect_timeout=connect_timeout,
-            socket_timeout=socket_timeout,
-            pool_timeout=pool_timeout,
-            max_redirects=max_redirects,
-            max_retries=max_retries,
-            refresh_interval=refresh_interval,
-            decode_responses=decode_responses,
-            encoding=encoding,
-            max_reply_bytes=max_reply_bytes,
-            allowed_hosts=allowed_hosts,
-            address_remap=address_remap,
-        )
+        the slot map and to redirects. ``host``/``port``: one more startup node. ``client_name``: ``CLIENT SETNAME``
+        on every connection. ``health_check_interval``: seconds idle after which a connection answers a ``PING``
+        before use. ``retry``: a :class:`~rediscluster_lite.retry.Retry` (replaces ``max_retries`` and the
+        backoff). See ``docs/getting-started.md``."""
+        options = dict(locals())  # the signature above, spelled out once for readers and type checkers
+        del options["self"], options["startup_nodes"], options["max_connections_per_node"]
+        parts = client_parts(startup_nodes, **options)
         self._settings = parts.settings
         self._policy = parts.policy
         self._topology = Topology(

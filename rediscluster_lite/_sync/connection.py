@@ -1,4 +1,5 @@
-"""One blocking connection to one node: open (stream, AUTH), send bytes, read replies.
+"""One blocking connection to one node: open (stream, then AUTH and CLIENT SETNAME in one write), send bytes,
+read replies.
 
 Any failure leaves the connection unusable; the caller must close it and never return it to a pool,
 so nobody can read a reply meant for someone else. What bytes mean (sizes, parse errors, decoding) is the
@@ -11,26 +12,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import ReadError, ReadTimeout, ResponseError, WriteError
+from ..errors import ConnectError, ConnectTimeout, ProtocolError, ReadError, ReadTimeout, ResponseError, WriteError
+from ..errors import ConnectionError as LinkError
+from ..errors import TimeoutError as LinkTimeout
 from ..reader import INCOMPLETE, ReplyReader
-from ..resp import READONLY
+from ..resp import READONLY, pack_command
 from ..settings import ConnectionSettings
 from ..slotmap import Node
 from .stream import Stream, open_socket_stream
 
 __all__ = ["ConnectionSettings", "Connection"]
 
+PING = pack_command((b"PING",))
+
 
 class Connection:
     """One node's connection: ``stream`` carries the bytes, ``reader`` makes replies of them."""
 
-    __slots__ = ("node", "stream", "reader", "readonly", "generation", "settings", "__weakref__")
+    __slots__ = ("node", "stream", "reader", "readonly", "generation", "settings", "idle_since", "__weakref__")
 
     def __init__(self, node: Node, settings: ConnectionSettings, generation: int = 0) -> None:
         self.node = node
         self.settings = settings
         self.generation = generation
         self.readonly = False
+        self.idle_since = 0.0  # when it went back to its pool (kept only with a health_check_interval)
         self.stream: Stream | None = None
         self.reader = ReplyReader(node.name, settings.reply_limits, settings.encoding)
 
@@ -41,21 +47,39 @@ class Connection:
     # --- open / close ----------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Connect and authenticate. Raises ConnectError/ConnectTimeout (nothing sent) or ResponseError."""
+        """Connect, then the set-up (AUTH, CLIENT SETNAME) in one write. Raises ConnectError/ConnectTimeout
+        (nothing of the caller's was sent: a set-up that fails in transit counts as a failed connect too), or
+        ResponseError when the node refuses the set-up."""
         opener = self.settings.stream_opener or open_socket_stream
         self.stream = opener(self.node, self.settings)
-        auth = self.settings.auth_command()
-        if auth is None:
-            return
+        setup = self.settings.setup
+        if setup is not None:
+            self._set_up(*setup)
+        if self.settings.health_check_interval is not None:
+            self.idle_since = time.monotonic()
+
+    def _set_up(self, packed: bytes, steps: tuple[str, ...]) -> None:
         try:
-            reply = self.request(auth)
-        except Exception:
+            self.send(packed)
+            replies = self.read_replies(len(steps))
+        except LinkTimeout as exc:
             self.close()
-            raise
-        if isinstance(reply, ResponseError):
+            raise ConnectTimeout(f"setting up the connection to {self.node.name} timed out", self.node.name) from exc
+        except (LinkError, ProtocolError) as exc:
             self.close()
-            # The server's text never contains the password; ours must not either.
-            raise ResponseError(f"{reply.message} (authenticating to {self.node.name})")
+            raise ConnectError(f"setting up the connection to {self.node.name} failed: {exc}", self.node.name) from exc
+        refused = self.settings.refusal(steps, replies, self.node.name)
+        if refused is not None:
+            self.close()
+            raise refused
+
+    def check_health(self) -> bool:
+        """``PING`` an idle connection (``health_check_interval``): True if it answered ``PONG`` in time."""
+        try:
+            reply = self.request(PING)
+        except (LinkError, LinkTimeout, ProtocolError):
+            return False
+        return reply == b"PONG" or reply == "PONG"
 
     def close(self) -> None:
         stream, self.stream = self.stream, None

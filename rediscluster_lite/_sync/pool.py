@@ -3,6 +3,11 @@
 The fast path (an idle connection is there) is one ``list.pop()``, atomic under the GIL. The lock is
 taken only to open a new connection slot, to wait for one, or to hand one to a waiter. Connections are
 opened *after* the lock is released, so one slow node never blocks the pool's other users.
+
+An idle connection is never handed out when the server closed it or sent something unasked (``is_stale``:
+one poll, no round trip). With a ``health_check_interval``, one idle that long must also answer a ``PING``
+first (redis-py's meaning), which catches a peer that vanished without closing; one that fails is dropped
+and the next idle (or a new) connection is taken, so the caller's command goes out only on a live link.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class NodePool:
         "_waiters",
         "_cond",
         "_closed",
+        "health",
     )
 
     def __init__(
@@ -44,6 +50,7 @@ class NodePool:
         self._waiters = 0
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
+        self.health = settings.health_check_interval  # None: no PING before use
 
     def __repr__(self) -> str:
         return f"<NodePool {self.node.name} open={self._open} idle={len(self._idle)} max={self.max_connections}>"
@@ -51,15 +58,20 @@ class NodePool:
     def acquire(self) -> Connection:
         """An open connection, idle-checked. Raises ConnectError/ConnectTimeout/PoolTimeout."""
         idle = self._idle
+        health = self.health
         while idle:
             try:
                 conn = idle.pop()
             except IndexError:
                 break
-            if not conn.is_stale():
+            if not conn.is_stale() and (health is None or _answers(conn, health)):
                 return conn
-            self.discard(conn)  # the server closed it while idle: never send on it
-        return self._acquire_slow()
+            self.discard(conn)  # the server closed it while idle, or it did not answer: never send on it
+        while True:
+            conn = self._acquire_slow()
+            if health is None or _answers(conn, health):  # a new connection is fresh: no PING
+                return conn
+            self.discard(conn)
 
     def _acquire_slow(self) -> Connection:
         deadline = None
@@ -68,7 +80,7 @@ class NodePool:
                 if self._idle:
                     conn = self._idle.pop()
                     if not conn.is_stale():
-                        return conn
+                        return conn  # the health PING, if due, is sent by acquire(), outside the lock
                     conn.close()
                     self._open -= 1
                     continue
@@ -102,6 +114,8 @@ class NodePool:
         if conn.generation != self.generation or self._closed:
             self.discard(conn)
             return
+        if self.health is not None:
+            conn.idle_since = time.monotonic()
         self._idle.append(conn)
         if self._waiters:
             with self._cond:
@@ -139,3 +153,12 @@ class NodePool:
         self._open = 0
         self._waiters = 0
         self._cond = threading.Condition(threading.Lock())
+
+
+def _answers(conn: Connection, interval: float) -> bool:
+    """True if ``conn`` was idle less than ``interval`` seconds, or answers a ``PING`` now."""
+    now = time.monotonic()
+    if now - conn.idle_since < interval:
+        return True
+    conn.idle_since = now
+    return conn.check_health()
