@@ -25,6 +25,7 @@ from rediscluster_lite.errors import (
     ResponseError,
 )
 from rediscluster_lite.options import client_parts
+from rediscluster_lite.readfrom import ReadFrom
 from rediscluster_lite.resp import pack_command
 from rediscluster_lite.retry import (
     DEFAULT_SUPPORTED_ERRORS,
@@ -282,12 +283,13 @@ def test_every_retry_of_a_refused_connect_waits_what_the_backoff_says_then_gives
 
 def test_an_error_outside_supported_errors_is_not_retried_even_for_a_read():
     policy = Retry(NoBackoff(), 3, supported_errors=(ConnectionError,)).policy()
-    d = Driver(FakeState(), [ReadTimeout("slow", M1.name), OK], policy)
+    replicas = FakeState(read_from=ReadFrom.REPLICA_PREFERRED)  # slot 100's shard has three candidates
+    d = Driver(replicas, [ReadTimeout("slow", M1.name), OK], policy)
     with pytest.raises(ReadTimeout):
         d.run(slot=100, readonly=True)
-    assert len(d.sends) == 1
-    d = Driver(FakeState(), [ReadError("reset", M1.name), OK], policy)
-    assert d.run(slot=100, readonly=True) == b"OK"  # a ConnectionError is
+    assert len(d.sends) == 1  # the next candidate is not tried either
+    d = Driver(FakeState(read_from=ReadFrom.REPLICA_PREFERRED), [ReadError("reset", M1.name), OK], policy)
+    assert d.run(slot=100, readonly=True) == b"OK" and len(d.sends) == 2  # a ConnectionError is retried
 
 
 def test_clusterdown_is_retried_only_when_supported():
