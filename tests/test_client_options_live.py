@@ -129,7 +129,8 @@ async def test_the_asyncio_client_with_the_same_options_answers_as_the_blocking_
             time.sleep(0.06)  # past the interval: each call after the first meets a health PING
         expected.append(client.pipeline().set("opt:parity", "2").get("opt:parity").execute())
         client.set("opt:parity", "0")
-    async with AsyncClient(redis_cluster.startup_nodes, **PARITY_OPTIONS) as aio:
+    host, port = redis_cluster.startup_nodes[-1]
+    async with AsyncClient(host=host, port=port, **PARITY_OPTIONS) as aio:  # host=/port= on this one
         got = []
         for call in PARITY_CALLS:
             got.append(await call(aio))
