@@ -196,3 +196,37 @@ def the_same(replies: dict[str, Any]) -> Any:
     if any(v != values[0] for v in values[1:]):
         raise ValueError(f"the nodes disagree: {replies!r:.300}")
     return values[0] if values else None
+
+
+def like_redis_py(convert: Any = None, merge: Any = None) -> Any:
+    """A combine as redis-py's cluster client merges: each node's reply converted by ``convert``; then
+    ``merge`` over ``{node name: value}`` if given, else the bare value for one node, else the dict."""
+
+    def combine(replies: dict[str, Any]) -> Any:
+        values = replies if convert is None else {name: convert(r) for name, r in replies.items()}
+        if merge is not None:
+            return merge(values)
+        if len(values) == 1:
+            return next(iter(values.values()))
+        return values
+
+    return combine
+
+
+def all_true(values: dict[str, Any]) -> bool:
+    """True when every node's (converted) reply is true."""
+    return all(values.values())
+
+
+def summed(values: dict[str, Any]) -> int:
+    return sum(values.values())
+
+
+def largest(values: dict[str, Any]) -> int:
+    return max(values.values())
+
+
+def sha_of_all(values: dict[str, Any]) -> Any:
+    """SCRIPT LOAD on many nodes: their common SHA1 (as ``str``, as redis-py gives it)."""
+    sha = the_same(values)
+    return sha.decode() if isinstance(sha, bytes) else sha

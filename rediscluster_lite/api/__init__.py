@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import hashes, keys, lists, scripting, server, sets, sorted_sets, streams, strings
+from . import cluster_admin, geo, hashes, keys, lists, scripting, server, sets, sorted_sets, streams, strings
 from .base import Doors, Key
+from .cluster_admin import AclCommands, ClientCommands, ClusterAdminCommands
+from .geo import GeoCommands
 from .hashes import HashCommands
 from .keys import KeyCommands
 from .lists import ListCommands
 from .scripting import ScriptingCommands
-from .server import ServerCommands
+from .server import CommandTableCommands, ServerCommands
 from .sets import SetCommands
 from .sorted_sets import SortedSetCommands
 from .streams import StreamCommands
@@ -24,7 +26,7 @@ from .strings import StringCommands
 
 __all__ = ["CommandsMixin", "Doors", "Key", "REPLY_BY_COMMAND"]
 
-_FAMILIES = (strings, keys, hashes, lists, sets, sorted_sets, streams, scripting, server)
+_FAMILIES = (strings, keys, hashes, lists, sets, sorted_sets, streams, scripting, server, geo, cluster_admin)
 
 # Every family's by-name conversions (upper-case command name, "CONFIG GET" style for subcommands).
 REPLY_BY_COMMAND: dict[str, Callable[[Any], Any]] = {}
@@ -42,5 +44,10 @@ class CommandsMixin(
     StreamCommands,
     ScriptingCommands,
     ServerCommands,
+    CommandTableCommands,
+    GeoCommands,
+    ClusterAdminCommands,
+    ClientCommands,
+    AclCommands,
 ):
     """Every typed command method. A subclass supplies the doors of ``base.Doors``."""
