@@ -134,7 +134,7 @@ def test_scan_iter_on_replicas_sees_the_same_keys(client):
 
 
 def test_info_has_an_entry_per_node_with_parsed_ints(client, cluster):
-    info = client.info()
+    info = client.info(target_nodes="all")
     assert set(info) == node_names(cluster.nodes)
     assert len(info) == 6
     for name, fields in info.items():
@@ -153,9 +153,10 @@ def test_info_section_on_primaries(client, cluster):
 
 
 def test_config_get_returns_each_masters_settings(client, cluster):
-    got = client.config_get("maxmemory-policy")
+    got = client.config_get("maxmemory-policy", target_nodes="primaries")
     assert set(got) == node_names(cluster.masters())
-    assert all(params == {b"maxmemory-policy": b"noeviction"} for params in got.values())
+    assert all(params == {"maxmemory-policy": "noeviction"} for params in got.values())
+    assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}  # one master
     assert set(client.config_get("maxmemory-policy", target_nodes="all")) == node_names(cluster.nodes)
 
 
@@ -166,7 +167,7 @@ def test_config_set_reaches_every_node_and_reads_back(client, cluster):
             assert cluster.command(node, "CONFIG", "GET", "slowlog-max-len") == ["slowlog-max-len", "77"]
         got = client.config_get("slowlog-max-len", target_nodes="all")
         assert len(got) == 6
-        assert all(params == {b"slowlog-max-len": b"77"} for params in got.values())
+        assert all(params == {"slowlog-max-len": "77"} for params in got.values())
     finally:
         client.config_set("slowlog-max-len", 128)
 

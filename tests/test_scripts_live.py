@@ -139,7 +139,7 @@ def test_evalsha_of_an_unknown_script_raises_noscript(client):
 def test_script_load_returns_the_sha_and_exists_everywhere(client, cluster):
     body = f"return '{uuid.uuid4().hex}'"
     sha = client.script_load(body)
-    assert sha == hashlib.sha1(body.encode()).hexdigest().encode()
+    assert sha == hashlib.sha1(body.encode()).hexdigest()
     assert client.script_exists(sha) == [True]
     assert client.script_exists(sha, target_nodes="all") == [True]
     for node in cluster.nodes:
@@ -248,7 +248,7 @@ def test_script_queued_in_a_transaction_runs(client, cluster):
 
 @pytest.fixture
 def mylib(client):
-    assert client.function_load(LIBRARY, replace=True) == b"mylib"
+    assert set(client.function_load(LIBRARY, replace=True).values()) == {b"mylib"}  # one entry a master
     yield
     client.function_flush()
 
@@ -288,7 +288,7 @@ def test_fcall_with_cross_slot_keys_raises_before_io(client, cluster, mylib):
 
 def test_function_flush_removes_the_library(client, cluster):
     client.function_load(LIBRARY, replace=True)
-    assert client.function_flush() is True
+    assert set(client.function_flush().values()) == {True}
     with pytest.raises(ResponseError):
         client.fcall("myset", 1, unique("gone"), "v")
 
