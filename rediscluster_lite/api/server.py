@@ -9,7 +9,8 @@ Rules kept here:
 * Where redis-py's default would give a wrong cluster-wide answer or change one node only, the default names the
   nodes instead: ``dbsize``/``keys`` ask every master (redis-py asks one), ``config_set``/``config_resetstat``/
   ``config_rewrite``/``slowlog_reset`` go to every node. The reply types stay redis-py's.
-* ``readonly``/``readwrite`` are connection state the client owns (read modes): refused with a clear error.
+* ``readonly``/``readwrite`` are connection state the client owns (read modes): refused with ``ValueError``, as
+  ``execute_command`` refuses them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import fanout
-from ..errors import DataError, RedisClusterError
+from ..commands import refuse_connection_state
+from ..errors import DataError
 from ..slotmap import Node
 from . import admin_replies as ar
 from . import replies
@@ -66,13 +68,6 @@ def on_nodes(
 
         return doors._keyless(args, False, one)
     return doors._fanout(args, target_nodes, fanout.like_redis_py(convert, merge))
-
-
-def _refuse(command: str) -> RedisClusterError:
-    return RedisClusterError(
-        f"{command} changes a connection's state, and the client shares its connections: choose where reads go "
-        "with the client's read_from option (ReadFrom.REPLICA_PREFERRED ...) instead"
-    )
 
 
 class ServerCommands(Doors):
@@ -163,10 +158,14 @@ class ServerCommands(Doors):
         return on_nodes(self, (b"WAITAOF", num_local, num_replicas, timeout), target_nodes)
 
     def readonly(self, target_nodes: TargetNodes | None = None) -> bool:
-        raise _refuse("READONLY")
+        """Refused (``ValueError``), as by ``execute_command``: the client sends READONLY itself, per ``read_from``."""
+        refuse_connection_state((b"READONLY",))
+        raise AssertionError("unreachable")
 
     def readwrite(self, target_nodes: TargetNodes | None = None) -> bool:
-        raise _refuse("READWRITE")
+        """Refused (``ValueError``), as by ``execute_command``: use ``read_from='primary'``."""
+        refuse_connection_state((b"READWRITE",))
+        raise AssertionError("unreachable")
 
     def publish(self, channel: Any, message: Any) -> int:
         """Classic PUBLISH: sent to one master; the cluster bus carries it to every node's subscribers.
