@@ -155,7 +155,7 @@ class GeoCommands(Doors):
         store: Key | None = None,
         store_dist: Key | None = None,
         any: bool = False,
-    ) -> Any:
+    ) -> list | int:
         """Places within ``radius`` of a point (deprecated by Redis for GEOSEARCH); the stored count with
         ``store``/``store_dist``."""
         kw = dict(unit=unit, withdist=withdist, withcoord=withcoord, withhash=withhash, count=count, sort=sort)
@@ -176,7 +176,7 @@ class GeoCommands(Doors):
         store: Key | None = None,
         store_dist: Key | None = None,
         any: bool = False,
-    ) -> Any:
+    ) -> list | int:
         """As :meth:`georadius`, around a member of the set."""
         kw = dict(unit=unit, withdist=withdist, withcoord=withcoord, withhash=withhash, count=count, sort=sort)
         kw.update(store=store, store_dist=store_dist, any=any)

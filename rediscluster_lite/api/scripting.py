@@ -92,22 +92,26 @@ class ScriptingCommands(Doors):
 
     # --- functions -------------------------------------------------------------------------------
 
-    def function_load(self, code: Any, replace: bool = False, target_nodes: TargetNodes = fanout.PRIMARIES) -> Any:
+    def function_load(
+        self, code: Any, replace: bool = False, target_nodes: TargetNodes = fanout.PRIMARIES
+    ) -> dict[str, Text] | Text:
         """Load a library on every master (replicas get it by replication): ``{"host:port": library name}``."""
         args = (b"FUNCTION", b"LOAD", b"REPLACE", code) if replace else (b"FUNCTION", b"LOAD", code)
         return self._fanout(args, target_nodes, fanout.like_redis_py())
 
-    def function_delete(self, library: Any, target_nodes: TargetNodes = fanout.PRIMARIES) -> Any:
+    def function_delete(self, library: Any, target_nodes: TargetNodes = fanout.PRIMARIES) -> dict[str, bool] | bool:
         """``{"host:port": True}`` from every master."""
         return self._fanout((b"FUNCTION", b"DELETE", library), target_nodes, fanout.like_redis_py(ar.ok))
 
-    def function_flush(self, mode: str = "SYNC", target_nodes: TargetNodes = fanout.PRIMARIES) -> Any:
+    def function_flush(
+        self, mode: str = "SYNC", target_nodes: TargetNodes = fanout.PRIMARIES
+    ) -> dict[str, bool] | bool:
         """``{"host:port": True}`` from every master."""
         return self._fanout((b"FUNCTION", b"FLUSH", mode), target_nodes, fanout.like_redis_py(ar.ok))
 
     def function_list(
         self, library: Any = "*", withcode: bool = False, target_nodes: TargetNodes = fanout.PRIMARIES
-    ) -> Any:
+    ) -> dict[str, list] | list:
         """``{"host:port": [library, ...]}``, each library a flat ``[name, value, ...]`` list as the server sends it."""
         args = (b"FUNCTION", b"LIST", b"LIBRARYNAME", library)
         return self._fanout((*args, b"WITHCODE") if withcode else args, target_nodes, fanout.like_redis_py())
@@ -118,7 +122,7 @@ class ScriptingCommands(Doors):
 
     def function_restore(
         self, payload: Any, policy: str | None = "APPEND", target_nodes: TargetNodes = fanout.PRIMARIES
-    ) -> Any:
+    ) -> dict[str, bool] | bool:
         """``{"host:port": True}`` from every master."""
         args = (b"FUNCTION", b"RESTORE", payload) if policy is None else (b"FUNCTION", b"RESTORE", payload, policy)
         return self._fanout(args, target_nodes, fanout.like_redis_py(ar.ok))
@@ -128,7 +132,7 @@ class ScriptingCommands(Doors):
         _needs_target("FUNCTION KILL", target_nodes)
         return on_nodes(self, (b"FUNCTION", b"KILL"), target_nodes)
 
-    def function_stats(self, target_nodes: TargetNodes | None = None) -> Any:
+    def function_stats(self, target_nodes: TargetNodes | None = None) -> list | dict[str, list]:
         """``FUNCTION STATS`` of ``target_nodes`` (required), as the server sends it."""
         _needs_target("FUNCTION STATS", target_nodes)
         return on_nodes(self, (b"FUNCTION", b"STATS"), target_nodes)
