@@ -163,6 +163,7 @@ def test_geosearchstore_into_another_slot_is_refused_before_io(both):
         lambda c, t: (c.set(f"{t}k1", 1), c.set(f"{t}k2", 2), sorted(c.keys(f"{t}*", target_nodes="primaries"))),
         lambda c, t: c.wait(0, 10),
         lambda c, t: c.wait(0, 10, target_nodes="primaries"),
+        lambda c, t: c.waitaof(0, 0, 10),
         lambda c, t: c.slowlog_reset(),
         lambda c, t: c.command_count(),
         lambda c, t: sorted(c.command_list()),
