@@ -8,6 +8,8 @@ which ``async with`` calls).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
@@ -19,11 +21,13 @@ from ..errors import RedisClusterError, WatchError
 from ..fanout import fanout_plan
 from ..multikey import mget_plan, split_plan
 from ..options import client_parts
+from ..readfrom import ReadFrom
 from ..resp import pack_command
 from ..scan import scan_args, scan_plan
 from ..script import AsyncScript
 from ..slotmap import Node
 from ..transaction import WatchRetry
+from .dispatch import TRANSPORT_ERRORS as _TRANSPORT_ERRORS
 from .dispatch import AsyncDispatch
 from .drive import drive_batch, drive_keys, drive_scan
 from .pipeline import AsyncPipeline
@@ -32,6 +36,11 @@ from .topology import AsyncTopology
 from .transaction import AsyncTransaction
 
 __all__ = ["AsyncClusterClient"]
+
+
+_running_loop = asyncio.get_running_loop
+_monotonic = time.monotonic
+_PRIMARY = ReadFrom.PRIMARY
 
 
 class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
@@ -106,7 +115,25 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
 
     async def _framed(self, entry: tuple[bytes, int, bool, Callable | None]) -> Any:
         packed, slot, readonly, convert = entry
-        reply = await self._run(packed, slot, readonly)
+        # The hot path, inlined: a warm map, the slot's master, its open shared connection. One coroutine
+        # frame instead of three (_framed -> _run -> _send); anything else goes the whole way through _run.
+        topology = self._topology
+        conn = node = None
+        if topology.loop is _running_loop() and _monotonic() < topology.refresh_due and not topology.closed:
+            if not readonly or topology.read_from is _PRIMARY:  # router.direct_target, inlined
+                shard = topology.slot_map.slots[slot]
+                if shard is not None:
+                    node = shard.master
+                    conn = topology.conns.get(node.name)
+        if conn is None or conn.closed is not None:
+            reply = await self._run(packed, slot, readonly)
+        else:
+            try:
+                reply = await conn.request(packed)
+            except _TRANSPORT_ERRORS as exc:
+                reply = exc
+            if isinstance(reply, BaseException):  # an error reply or a broken connection: the router's
+                reply = await self._run(packed, slot, readonly, first=(node, reply))
         return reply if convert is None else convert(reply)
 
     async def _multi_keyed(self, args: tuple, keys: Sequence, readonly: bool, convert: Callable | None = None) -> Any:

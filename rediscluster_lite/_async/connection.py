@@ -73,6 +73,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self._out: list[bytes] = []
         self._out_entries: list[Any] = []
         self._flush_handle: asyncio.Handle | None = None
+        self._flush_now = self._flush  # bound once: call_soon takes it every turn a command is queued
         self._timer: asyncio.TimerHandle | None = None
         self._heard = 0.0  # when bytes last came
         self._head_since = 0.0  # when the oldest owed reply became the oldest
@@ -185,27 +186,31 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self._out.append(data)
         self._out_entries.append(_Many(future, count) if many or count != 1 else future)
         if self._flush_handle is None:
-            self._flush_handle = loop.call_soon(self._flush)  # type: ignore[union-attr]
+            self._flush_handle = loop.call_soon(self._flush_now)  # type: ignore[union-attr]
         return future
 
     def _flush(self) -> None:
         self._flush_handle = None
         out, entries = self._out, self._out_entries
-        self._out, self._out_entries = [], []
         transport = self._transport
         if transport is None or self.closed is not None:
+            self._out, self._out_entries = [], []
             for entry in entries:
                 _fail(entry, ConnectError(f"connection to {self.node.name} is closed", self.node.name))
             return
         owed = self._owed
         was_idle = not owed
-        if len(entries) == 1:  # the usual turn of a lone caller: no lists to build
+        if len(entries) == 1:  # the usual turn of a lone caller: no lists to build, the queues reused
             entry = entries[0]
+            data = out[0]
+            out.clear()
+            entries.clear()
             if (entry if type(entry) is not _Many else entry.future).cancelled():
                 return
             owed.append(entry)
-            transport.write(out[0])
+            transport.write(data)
         else:
+            self._out, self._out_entries = [], []
             chunks = []
             for data, entry in zip(out, entries):
                 if (entry if type(entry) is not _Many else entry.future).cancelled():
@@ -248,7 +253,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
         except ProtocolError as exc:
             self._abandon(exc)
             return
-        self._heard = self._head_since = _monotonic()
+        if self._owed:  # idle now: the next write starts the clocks afresh (_flush)
+            self._heard = self._head_since = _monotonic()
 
     def _deliver(self, reply: Any) -> None:
         owed = self._owed

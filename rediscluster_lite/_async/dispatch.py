@@ -21,9 +21,9 @@ from ..slotmap import Node
 from .drive import drive_batch, drive_route
 from .topology import AsyncTopology
 
-__all__ = ["AsyncDispatch"]
+__all__ = ["AsyncDispatch", "TRANSPORT_ERRORS"]
 
-_TRANSPORT_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
+TRANSPORT_ERRORS = _TRANSPORT_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 _monotonic = time.monotonic
 _running_loop = asyncio.get_running_loop
 
@@ -35,13 +35,19 @@ class AsyncDispatch:
     _policy: RetryPolicy
     _settings: ConnectionSettings
 
-    async def _run(self, packed: bytes, slot: int | None, readonly: bool, block: float | None = None) -> Any:
+    async def _run(
+        self, packed: bytes, slot: int | None, readonly: bool, block: float | None = None, first: Any = None
+    ) -> Any:
+        """One command; ``first`` is ``(node, outcome)`` of a try already made (the client's inlined hot path)."""
         topology = self._topology
+        resume = None
+        if first is not None:
+            steps = route(topology, self._policy, slot, readonly, readonly, first, resume)
+            return await drive_route(steps, self._send, topology, packed, block)
         if topology.loop is not _running_loop() or topology.closed:
             topology.bind()
         if _monotonic() >= topology.refresh_due:
             await topology.refresh("periodic", raise_on_failure=not topology.refreshes)
-        first = resume = None
         node = direct_target(topology, slot, readonly)
         if node is not None:
             outcome = await self._send(node, packed, False, False, block)
