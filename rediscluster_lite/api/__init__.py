@@ -10,7 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import cluster_admin, geo, hashes, keys, lists, scripting, server, sets, sorted_sets, streams, strings
+from . import (
+    cluster_admin,
+    geo,
+    hashes,
+    keys,
+    lists,
+    scripting,
+    server,
+    sets,
+    sorted_sets,
+    sorted_sets_multi,
+    streams,
+    streams_groups,
+    strings,
+)
 from .base import Doors, Key
 from .cluster_admin import AclCommands, ClientCommands, ClusterAdminCommands
 from .geo import GeoCommands
@@ -21,12 +35,28 @@ from .scripting import ScriptingCommands
 from .server import CommandTableCommands, ServerCommands
 from .sets import SetCommands
 from .sorted_sets import SortedSetCommands
+from .sorted_sets_multi import SortedSetMultiCommands
 from .streams import StreamCommands
+from .streams_groups import StreamGroupCommands
 from .strings import StringCommands
 
 __all__ = ["CommandsMixin", "Doors", "Key", "REPLY_BY_COMMAND"]
 
-_FAMILIES = (strings, keys, hashes, lists, sets, sorted_sets, streams, scripting, server, geo, cluster_admin)
+_FAMILIES = (
+    strings,
+    keys,
+    hashes,
+    lists,
+    sets,
+    sorted_sets,
+    sorted_sets_multi,
+    streams,
+    streams_groups,
+    scripting,
+    server,
+    geo,
+    cluster_admin,
+)
 
 # Every family's by-name conversions (upper-case command name, "CONFIG GET" style for subcommands).
 REPLY_BY_COMMAND: dict[str, Callable[[Any], Any]] = {}
@@ -41,7 +71,9 @@ class CommandsMixin(
     ListCommands,
     SetCommands,
     SortedSetCommands,
+    SortedSetMultiCommands,
     StreamCommands,
+    StreamGroupCommands,
     ScriptingCommands,
     ServerCommands,
     CommandTableCommands,
