@@ -14,9 +14,10 @@ from rediscluster_lite import ClusterClient
 from rediscluster_lite.asyncio import ClusterClient as AsyncClient
 
 
-@pytest.fixture(scope="module")
-def both(redis_cluster):
-    pair = Both(redis_cluster.startup_nodes)
+@pytest.fixture(scope="module", params=["default", "protocol 2"])
+def both(redis_cluster, request):
+    """redis-py's default client (RESP3 on the wire, "legacy" shapes) and its protocol-2 client: we give both."""
+    pair = Both(redis_cluster.startup_nodes) if request.param == "default" else protocol_2(redis_cluster.startup_nodes)
     yield pair
     pair.close()
 
@@ -309,13 +310,20 @@ def test_consumer_group_commands_are_redis_pys(both, call):
     both.same(call, setup=group)
 
 
+def protocol_2(startup_nodes: list, decode_responses: bool = False) -> Both:
+    """A ``Both`` whose redis-py client speaks RESP2 with its protocol-2 callbacks (its default speaks RESP3 and
+    converts to the "legacy" shapes, which differ from protocol 2's in a few nested places)."""
+    pair = Both(startup_nodes, decode_responses=decode_responses)
+    host, port = startup_nodes[0]
+    pair.theirs.close()
+    pair.theirs = redis_cluster_module.RedisCluster(host=host, port=port, protocol=2, decode_responses=decode_responses)
+    return pair
+
+
 def test_xinfo_stream_full_gives_consumers_with_str_keys_as_redis_pys_protocol_2_callbacks(redis_cluster):
     # redis-py's default (RESP3 on the wire, "legacy" shapes) leaves the consumers' keys as bytes there: we keep
     # its protocol-2 shape, str keys at every level, the same as xinfo_consumers gives.
-    pair = Both(redis_cluster.startup_nodes)
-    host, port = redis_cluster.startup_nodes[0]
-    pair.theirs.close()
-    pair.theirs = redis_cluster_module.RedisCluster(host=host, port=port, protocol=2)
+    pair = protocol_2(redis_cluster.startup_nodes)
     try:
         info = pair.same(lambda c, t: without_times(c.xinfo_stream(f"{t}s", full=True)), setup=group)
     finally:
@@ -395,3 +403,33 @@ def test_a_pipeline_converts_sorted_set_and_stream_replies_at_execute(both):
     assert new_id == b"1-0" and entries == [(b"1-0", {b"f": b"v"})]
     assert info["length"] == 1 and info["first-entry"] == (b"1-0", {b"f": b"v"})
     c.delete(f"{t}z", f"{t}s")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, t: c.zrange(f"{t}z", 0, -1, withscores=True),
+        lambda c, t: c.zscan(f"{t}z"),
+        lambda c, t: c.xrange(f"{t}s"),
+        lambda c, t: c.xreadgroup("g", "bob", {f"{t}s": ">"}),
+        lambda c, t: c.xinfo_stream(f"{t}s"),
+        lambda c, t: c.xpending(f"{t}s", "g"),
+        lambda c, t: c.xautoclaim(f"{t}s", "g", "bob", 0),
+    ],
+)
+def test_decoded_replies_are_redis_pys(redis_cluster, call):
+    pair = Both(redis_cluster.startup_nodes, decode_responses=True)
+    try:
+        pair.same(call, setup=lambda c, t: (zsets(c, t), group(c, t)))
+    finally:
+        pair.close()
+
+
+def test_decoded_zmpop_scores_are_str_as_redis_pys_protocol_2_callbacks(redis_cluster):
+    # redis-py's default re-encodes these scores to bytes even with decode_responses=True; protocol 2 gives str.
+    pair = protocol_2(redis_cluster.startup_nodes, decode_responses=True)
+    try:
+        popped = pair.same(lambda c, t: c.zmpop(1, [f"{t}z"], min=True), setup=zsets)
+    finally:
+        pair.close()
+    assert popped[1] == [["a", "1"]]
