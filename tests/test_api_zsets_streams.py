@@ -126,6 +126,12 @@ def test_by_name_conversions_are_redis_pys_optionless_callbacks():
     assert REPLY_BY_COMMAND["ZPOPMIN"]([b"a", b"1"]) == [(b"a", 1.0)]
     assert REPLY_BY_COMMAND["XGROUP DESTROY"](1) is True
     assert REPLY_BY_COMMAND["XREAD"](None) == []
+    assert REPLY_BY_COMMAND["XCLAIM"]([[b"1-0", [b"f", b"v"]]]) == [(b"1-0", {b"f": b"v"})]
+
+
+def test_xclaim_by_name_with_justid_gives_the_ids_where_redis_pys_callback_fails():
+    assert REPLY_BY_COMMAND["XCLAIM"]([b"1-0", b"2-0"]) == [b"1-0", b"2-0"]
+    assert REPLY_BY_COMMAND["XCLAIM"]([]) == []
 
 
 # --- streams ---------------------------------------------------------------------------------------

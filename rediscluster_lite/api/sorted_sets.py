@@ -264,7 +264,9 @@ class SortedSetCommands(Doors):
         args = (b"ZPOPMAX", name) if count is None else (b"ZPOPMAX", name, count)
         return self._keyed(args, name, False, _FLOAT_PAIRS)
 
-    def zrandmember(self, key: Key, count: int | None = None, withscores: bool = False) -> Any:
+    def zrandmember(
+        self, key: Key, count: int | None = None, withscores: bool = False
+    ) -> bytes | str | list[Any] | None:
         """ZRANDMEMBER: one member (or None), or a list; with ``withscores`` the flat ``[member, score, ...]``
         reply as redis-py leaves it."""
         args: list[Any] = [b"ZRANDMEMBER", key]

@@ -34,6 +34,14 @@ def entries(reply: Any) -> list[Entry] | None:
     return [(None, None) if e is None else (e[0], replies.pairs_to_dict(e[1])) for e in reply]
 
 
+def xclaim_by_name(reply: Any) -> list[Any] | None:
+    """XCLAIM sent by name: entries converted, but a JUSTID reply (bare ids) as it came (redis-py's callback fails
+    on those)."""
+    if reply and isinstance(reply[0], (bytes, str)):
+        return reply
+    return entries(reply)
+
+
 def claimed_entries(reply: Any) -> list[tuple] | None:
     """XREADGROUP ... CLAIM entries: ``(id, {field: value}, idle, deliveries)`` with the extras as sent."""
     if reply is None:

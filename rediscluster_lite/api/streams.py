@@ -85,7 +85,7 @@ class StreamCommands(Doors):
         ref_policy: str | None = None,
         idmpauto: Any = None,
         idmp: tuple[Any, Any] | None = None,
-    ) -> Any:
+    ) -> bytes | str | None:
         """XADD: the new entry's id (None with ``nomkstream`` on a missing stream)."""
         if maxlen is not None and minid is not None:
             raise DataError("xadd(): only one of maxlen or minid may be specified")

@@ -24,7 +24,7 @@ Consumer = bytes | str
 # default options).
 REPLIES: dict[str, Callable[[Any], Any]] = {
     "XREADGROUP": stream_replies.xread,
-    "XCLAIM": stream_replies.entries,
+    "XCLAIM": stream_replies.xclaim_by_name,
     "XAUTOCLAIM": stream_replies.xautoclaim,
     "XPENDING": stream_replies.xpending,
     "XGROUP CREATE": stream_replies.bool_ok,
