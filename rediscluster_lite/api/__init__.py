@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import (
+    bitmaps,
     cluster_admin,
     geo,
     hashes,
@@ -26,6 +27,7 @@ from . import (
     strings,
 )
 from .base import Doors, Key
+from .bitmaps import BitmapCommands
 from .cluster_admin import AclCommands, ClientCommands, ClusterAdminCommands
 from .geo import GeoCommands
 from .hashes import HashCommands
@@ -45,6 +47,7 @@ __all__ = ["CommandsMixin", "Doors", "Key", "REPLY_BY_COMMAND"]
 _FAMILIES = (
     strings,
     keys,
+    bitmaps,
     hashes,
     lists,
     sets,
@@ -67,6 +70,7 @@ for _family in _FAMILIES:
 class CommandsMixin(
     StringCommands,
     KeyCommands,
+    BitmapCommands,
     HashCommands,
     ListCommands,
     SetCommands,
