@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from .errors import ReplyDecodeError
+from .errors import ConnectionError, ProtocolError, ReplyDecodeError, TimeoutError
 from .link_health import LinkHealth
 from .pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler, PubSubCore
+from .resp import pack_command
 from .slotmap import Node
 
 __all__ = ["SubscriberCommon"]
+
+_LINK_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 
 
 class SubscriberCommon:
@@ -105,6 +108,29 @@ class SubscriberCommon:
 
     def _next_wake(self) -> float:
         return self._health.next_check(list(self._conns), self._core.next_due())
+
+    def _reusable(self, link: str, node: Node) -> Any:
+        """The open connection of ``link`` if it goes to ``node``; one to another node is closed first."""
+        conn = self._conns.get(link)
+        if conn is not None and conn.node != node:
+            self._close_link(link)
+            conn = None
+        return conn
+
+    def _send_planned(self, link: str, conn: Any, commands: list, now: float) -> None:
+        """Write the core's commands for ``link``; a failed write loses the link (the core plans again)."""
+        try:
+            conn.send(b"".join([pack_command(argv) for argv in commands]))
+        except _LINK_ERRORS:
+            self._lose(link, now)
+            return
+        self._health.asked(link, now)
+
+    def _close_link(self, link: str) -> None:
+        raise NotImplementedError
+
+    def _lose(self, link: str, now: float) -> None:
+        raise NotImplementedError
 
     def _accept(self, link: str, reply: object, now: float) -> tuple | None:
         """One reply read on ``link``, through the core. Returns a ``(MOVED, slot, node)`` effect for the shell

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutError
 from ..link_health import LinkHealth
 from ..pubsub_core import CHANNEL, PATTERN, SHARD, Handler, PubSubCore
-from ..resp import pack_command
 from ..slotmap import Node, parse_address
 from ..subscriber_common import SubscriberCommon
 from .subscriber import SubscriberConnection
@@ -212,20 +211,12 @@ class AsyncPubSub(SubscriberCommon):
             if core.wants_refresh(now):
                 await topology.refresh(core.refresh_reason or "pubsub")  # single-flight, rate-limited
             for link, node, commands in core.plan(now, topology.slot_map, random):
-                conn = self._conns.get(link)
-                if conn is not None and conn.node != node:
-                    self._close_link(link)
-                    conn = None
+                conn = self._reusable(link, node)
                 if conn is None:
                     conn = await self._open(link, node, now)
                     if conn is None:
                         continue
-                try:
-                    conn.send(b"".join([pack_command(argv) for argv in commands]))
-                except _LINK_ERRORS:
-                    self._lose(link, now)
-                    continue
-                self._health.asked(link, now)
+                self._send_planned(link, conn, commands, now)
 
     async def _open(self, link: str, node: Node, now: float) -> SubscriberConnection | None:
         conn = SubscriberConnection(

@@ -19,7 +19,6 @@ from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutE
 from ..link_health import LinkHealth
 from ..pubsub_core import CHANNEL, PATTERN, SHARD, Handler, PubSubCore
 from ..reader import INCOMPLETE
-from ..resp import pack_command
 from ..slotmap import Node, parse_address
 from ..subscriber_common import SubscriberCommon
 from .connection import Connection
@@ -167,20 +166,12 @@ class PubSub(SubscriberCommon):
             # Single-flight and rate-limited by the topology; a failure leaves the old map in place.
             self._topology.refresh(core.refresh_reason or "pubsub")
         for link, node, commands in core.plan(now, self._topology.slot_map, random):
-            conn = self._conns.get(link)
-            if conn is not None and conn.node != node:
-                self._close_link(link)
-                conn = None
+            conn = self._reusable(link, node)
             if conn is None:
                 conn = self._open(link, node, now)
                 if conn is None:
                     continue
-            try:
-                conn.send(b"".join([pack_command(argv) for argv in commands]))
-            except _LINK_ERRORS:
-                self._lose(link, now)
-                continue
-            self._health.asked(link, now)
+            self._send_planned(link, conn, commands, now)
 
     def _open(self, link: str, node: Node, now: float) -> Connection | None:
         conn = Connection(node, self._settings)
