@@ -50,8 +50,9 @@ def test_hset_with_nothing_to_set_is_a_data_error(call):
 
 
 def test_hmset_flattens_the_mapping_and_refuses_an_empty_one():
-    assert r.hmset("h", {"a": 1, "b": 2}).args == (b"HMSET", "h", "a", 1, "b", 2)
-    with pytest.raises(DataError):
+    with pytest.warns(DeprecationWarning, match="hset"):
+        assert r.hmset("h", {"a": 1, "b": 2}).args == (b"HMSET", "h", "a", 1, "b", 2)
+    with pytest.raises(DataError), pytest.warns(DeprecationWarning):
         r.hmset("h", {})
 
 

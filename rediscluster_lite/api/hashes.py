@@ -9,6 +9,7 @@ The hash-field expiry commands (Redis 7.4) are left out: the server we test agai
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -83,6 +84,7 @@ class HashCommands(Doors):
 
     def hmset(self, name: Key, mapping: Mapping[Field, Any]) -> bool:
         """HMSET (deprecated by Redis and redis-py: use ``hset(name, mapping=...)``)."""
+        warnings.warn("hmset is deprecated: use hset(name, mapping=...)", DeprecationWarning, stacklevel=2)
         if not mapping:
             raise DataError("'hmset' with 'mapping' of length 0")
         return self._keyed((b"HMSET", name, *_pairs(mapping)), name, False, replies.as_bool)
