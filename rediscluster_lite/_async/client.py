@@ -232,3 +232,13 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
         steps = scan_plan(topology, self._policy, scan_args(match, count, _type), target_nodes)
         async for key in drive_scan(steps, self._send, topology):
             yield key
+
+    async def _cursor_iter(self, page: Callable[[int], Any], items: Callable[[Any], Iterable]) -> AsyncIterator:
+        """HSCAN/SSCAN walks (``async for``): ``await page(cursor)`` until cursor 0 comes back."""
+        cursor = 0
+        while True:
+            cursor, found = await page(cursor)
+            for item in items(found):
+                yield item
+            if cursor == 0:
+                return

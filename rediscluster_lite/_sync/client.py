@@ -204,6 +204,15 @@ class ClusterClient(ClientCommon, CommandsMixin, Dispatch):
         steps = scan_plan(self._topology, self._policy, scan_args(match, count, _type), target_nodes)
         return drive_scan(steps, self._send, self._topology)
 
+    def _cursor_iter(self, page: Callable[[int], Any], items: Callable[[Any], Iterable]) -> Iterator:
+        """HSCAN/SSCAN walks: ``page(cursor)`` until the server hands cursor 0 back, yielding ``items(page)``."""
+        cursor = 0
+        while True:
+            cursor, found = page(cursor)
+            yield from items(found)
+            if cursor == 0:
+                return
+
     def register_script(self, source: str | bytes) -> Script:
         """A :class:`~rediscluster_lite.script.Script`: EVALSHA, falling back to EVAL on NOSCRIPT."""
         return Script(self, source)

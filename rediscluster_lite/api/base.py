@@ -6,7 +6,7 @@ returns (a value, a coroutine, the pipeline itself) is what the command method r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..resp import pack_keyed
@@ -41,6 +41,11 @@ class Doors:
         raise NotImplementedError
 
     def _fanout(self, args: tuple, target_nodes: Any, combine: Callable) -> Any:
+        raise NotImplementedError
+
+    def _cursor_iter(self, page: Callable[[int], Any], items: Callable[[Any], Iterable]) -> Any:
+        # HSCAN/SSCAN-style walks: ``page(cursor)`` is a command method giving (next cursor, page); yields
+        # ``items(page)`` until the cursor is 0 again (an iterator, or an async iterator on asyncio's client).
         raise NotImplementedError
 
 
