@@ -433,3 +433,21 @@ def test_decoded_zmpop_scores_are_str_as_redis_pys_protocol_2_callbacks(redis_cl
     finally:
         pair.close()
     assert popped[1] == [["a", "1"]]
+
+
+def test_zscan_iter_walks_a_sorted_set_larger_than_one_page(both):
+    def big(c, t):
+        c.zadd(f"{t}big", {f"m{i}": i / 2 for i in range(300)})  # past the listpack encoding: real cursors
+
+    got = both.same(lambda c, t: sorted(c.zscan_iter(f"{t}big", count=40)), setup=big)
+    assert len(got) == 300 and got[0] == (b"m0", 0.0)
+    both.same(lambda c, t: sorted(c.zscan_iter(f"{t}big", match="m1*", score_cast_func=int)), setup=big)
+
+
+async def test_zscan_iter_is_an_async_iterator_on_the_asyncio_client(redis_cluster):
+    key = "{" + uuid.uuid4().hex + "}zs"
+    async with AsyncClient(redis_cluster.startup_nodes) as c:
+        await c.zadd(key, {f"m{i}": i for i in range(300)})
+        got = sorted([pair async for pair in c.zscan_iter(key, count=50)])
+        assert len(got) == 300 and (b"m7", 7.0) in got
+        await c.delete(key)

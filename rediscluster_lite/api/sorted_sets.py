@@ -8,7 +8,7 @@ mistakes redis-py refuses are ``DataError`` before any I/O. The multi-key comman
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..errors import DataError
@@ -291,6 +291,16 @@ class SortedSetCommands(Doors):
         if count is not None:
             args += [b"COUNT", count]
         return self._keyed(tuple(args), name, True, _zscan(score_cast_func))
+
+    def zscan_iter(
+        self, name: Key, match: Member | None = None, count: int | None = None, score_cast_func: Cast = float
+    ) -> Iterator[tuple[Any, Any]]:
+        """Every (member, score) of the sorted set, ZSCAN page by page (an async iterator on the asyncio client)."""
+
+        def page(cursor: int) -> Any:
+            return self.zscan(name, cursor=cursor, match=match, count=count, score_cast_func=score_cast_func)
+
+        return self._cursor_iter(page, list)
 
 
 def _range_args(command: bytes, dest: Key | None, name: Key, start: Any, end: Any, *flags: Any) -> tuple:
