@@ -22,7 +22,18 @@ from .pubsub_core import CHANNEL, CONFIRMATIONS, MOVED, PATTERN, SHARD, Handler,
 from .resp import pack_command
 from .slotmap import Node
 
-__all__ = ["SubscriberCommon"]
+__all__ = ["SubscriberCommon", "link_check_interval"]
+
+DEFAULT_LINK_CHECK = 30.0  # seconds of silence before a PING, when neither the subscriber nor the client says
+
+
+def link_check_interval(settings: Any, asked: Any) -> float | None:
+    """The subscriber's ``health_check_interval``: as asked (``None`` or 0: off); not given (``...``): the
+    client's ``health_check_interval`` if it has one, else 30 s."""
+    if asked is not ...:
+        return asked
+    return getattr(settings, "health_check_interval", None) or DEFAULT_LINK_CHECK
+
 
 _LINK_ERRORS = (ConnectionError, TimeoutError, ProtocolError)
 

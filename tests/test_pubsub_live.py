@@ -426,3 +426,12 @@ def test_client_pubsub_passes_its_options_to_the_subscriber(redis_cluster, clien
         while message is None and time.monotonic() < deadline:
             message = p.get_message(timeout=0.2)
         assert message is not None and message["type"] == "message" and message["data"] == b"hi"
+
+
+def test_the_subscribers_health_check_follows_the_clients_unless_given(redis_cluster, make_client):
+    with make_client(redis_cluster.startup_nodes, health_check_interval=7) as client:
+        assert client.pubsub().health_check_interval == 7
+        assert client.pubsub(health_check_interval=None).health_check_interval is None
+        assert client.pubsub(health_check_interval=2).health_check_interval == 2
+    with make_client(redis_cluster.startup_nodes) as client:
+        assert client.pubsub().health_check_interval == 30.0

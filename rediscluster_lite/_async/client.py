@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from types import EllipsisType
 from typing import Any
 
 from .. import fanout
@@ -185,7 +186,7 @@ class AsyncClusterClient(ClientCommon, CommandsMixin, AsyncDispatch):
         *,
         node: Node | tuple[str, int] | str | None = None,
         ignore_subscribe_messages: bool = False,
-        health_check_interval: float | None = 30.0,
+        health_check_interval: float | None | EllipsisType = ...,
         max_queued: int = 10_000,
     ) -> AsyncPubSub:
         """A subscriber (``await p.subscribe(...)``, ``async for m in p.listen()``): classic channels on one node

@@ -23,13 +23,14 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutError
 from ..link_health import LinkHealth
 from ..pubsub_core import CHANNEL, PATTERN, SHARD, Handler, PubSubCore
 from ..slotmap import Node, parse_address
-from ..subscriber_common import SubscriberCommon
+from ..subscriber_common import SubscriberCommon, link_check_interval
 from .subscriber import SubscriberConnection
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class AsyncPubSub(SubscriberCommon):
         *,
         node: Node | tuple[str, int] | str | None = None,
         ignore_subscribe_messages: bool = False,
-        health_check_interval: float | None = 30.0,
+        health_check_interval: float | None | EllipsisType = ...,
         max_queued: int = 10_000,
     ) -> None:
         if type(max_queued) is not int or max_queued < 2:
@@ -66,7 +67,9 @@ class AsyncPubSub(SubscriberCommon):
         preferred = Node(*parse_address(node)) if node is not None else None
         self._core = PubSubCore(self._settings.encoding, node=preferred)
         self.ignore_subscribe_messages = ignore_subscribe_messages
-        self._health = LinkHealth(self._settings.socket_timeout, health_check_interval)
+        self._health = LinkHealth(
+            self._settings.socket_timeout, link_check_interval(self._settings, health_check_interval)
+        )
         self._conns: dict[str, SubscriberConnection] = {}
         self._queue: deque[Any] = deque()
         self._max_queued = max_queued

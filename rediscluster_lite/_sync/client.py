@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl as _ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import EllipsisType
 from typing import Any
 
 from .. import fanout
@@ -222,7 +223,7 @@ class ClusterClient(ClientCommon, CommandsMixin, Dispatch):
         *,
         node: Node | tuple[str, int] | str | None = None,
         ignore_subscribe_messages: bool = False,
-        health_check_interval: float | None = 30.0,
+        health_check_interval: float | None | EllipsisType = ...,
     ) -> PubSub:
         """A subscriber: classic channels on one node (``node``, or one the client picks), sharded
         channels on their slots' owners. See :class:`~rediscluster_lite.PubSub`."""

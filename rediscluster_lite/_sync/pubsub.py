@@ -13,6 +13,7 @@ import ssl as _ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from types import EllipsisType
 from typing import Any
 
 from ..errors import ClientClosedError, ConnectionError, ProtocolError, TimeoutError
@@ -20,7 +21,7 @@ from ..link_health import LinkHealth
 from ..pubsub_core import CHANNEL, PATTERN, SHARD, Handler, PubSubCore
 from ..reader import INCOMPLETE
 from ..slotmap import Node, parse_address
-from ..subscriber_common import SubscriberCommon
+from ..subscriber_common import SubscriberCommon, link_check_interval
 from .connection import Connection
 from .link import ClusterLink, HasLink, link_of
 
@@ -52,14 +53,16 @@ class PubSub(SubscriberCommon):
         *,
         node: Node | tuple[str, int] | str | None = None,
         ignore_subscribe_messages: bool = False,
-        health_check_interval: float | None = 30.0,
+        health_check_interval: float | None | EllipsisType = ...,
     ) -> None:
         self._topology = link_of(client).topology
         self._settings = self._topology.settings
         preferred = Node(*parse_address(node)) if node is not None else None
         self._core = PubSubCore(self._settings.encoding, node=preferred)
         self.ignore_subscribe_messages = ignore_subscribe_messages
-        self._health = LinkHealth(self._settings.socket_timeout, health_check_interval)
+        self._health = LinkHealth(
+            self._settings.socket_timeout, link_check_interval(self._settings, health_check_interval)
+        )
         self._conns: dict[str, Connection] = {}
         self._fds: dict[int, str] = {}
         self._poller = select.poll()
