@@ -81,28 +81,26 @@ def command_name_of(packed: bytes) -> str:
         return "?"
 
 
-def raise_batch_error(results: list, index: int, name: str, of: str = "pipeline") -> None:
-    """Raise the failure at ``index`` in redis-py's words ("Command # 2 (SET) of pipeline caused error: ..."),
-    counting from 1, and say which others may have applied. ``.index`` stays the 0-based position."""
+def raise_batch_error(results: list, index: int, name: str) -> None:
+    """Raise the failure at ``index``, saying which command it was and which others may have applied."""
     error = results[index]
-    maybe = [i + 1 for i, r in enumerate(results) if isinstance(r, MaybeAppliedError)]
-    where = f"Command # {index + 1} ({name.upper()}) of {of} caused error: "
+    maybe = [i for i, r in enumerate(results) if isinstance(r, MaybeAppliedError)]
+    where = f"command #{index} ({name.upper()}) of {len(results)}"
     if isinstance(error, ResponseError) and type(error) is ResponseError:
-        wrapped = ResponseError(where + str(error))
-        wrapped.code = error.code
+        wrapped = ResponseError(f"{error.message} ({where})")
         wrapped.index = index  # type: ignore[attr-defined]
         raise wrapped from None
     error.index = index
-    error.maybe_applied = [i - 1 for i in maybe]
-    text = where + (str(error.args[0]) if error.args else "")
+    error.maybe_applied = maybe
     if maybe:
-        text += f" (may have been applied: commands # {', # '.join(map(str, maybe))})"
-    error.args = (text, *error.args[1:])
+        error.args = (f"{error.args[0]} ({where}; may have been applied: commands {maybe})", *error.args[1:])
+    else:
+        error.args = (f"{error.args[0]} ({where})", *error.args[1:])
     raise error
 
 
-def raise_first_failure(results: list, name: str, of: str = "pipeline") -> None:
+def raise_first_failure(results: list, name: str) -> None:
     """Raise the first exception among ``results`` (as :func:`raise_batch_error`), if any."""
     for index, reply in enumerate(results):
         if isinstance(reply, BaseException):
-            raise_batch_error(results, index, name, of)
+            raise_batch_error(results, index, name)

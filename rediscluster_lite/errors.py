@@ -27,8 +27,6 @@ __all__ = [
     "ProtocolError",
     "ReplyDecodeError",
     "ResponseError",
-    "AuthenticationError",
-    "NoScriptError",
     "ClusterError",
     "ClusterDownError",
     "SlotNotCoveredError",
@@ -109,40 +107,12 @@ class ResponseError(RedisClusterError):
     ``code`` is the first word (``WRONGTYPE``, ``ERR``, ``MOVED`` ...); ``message`` the whole text.
     hiredis builds these directly from error replies (see ``resp.py``), so they are plain values until
     the client decides to raise one.
-
-    ``str()`` drops a leading ``ERR `` as redis-py does (``.message`` and ``.code`` keep it). Built from a
-    ``NOSCRIPT`` reply it is a :class:`NoScriptError`, from ``WRONGPASS``/``NOAUTH`` an
-    :class:`AuthenticationError`: the class is chosen at construction, so hiredis's values have it too.
     """
-
-    def __new__(cls, message: str = "", *args: object) -> ResponseError:
-        if cls is ResponseError and isinstance(message, str):
-            cls = _BY_CODE.get(message.split(" ", 1)[0], ResponseError)
-        return super().__new__(cls, message, *args)
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.code = message.split(" ", 1)[0] if message else ""
-
-    def __str__(self) -> str:
-        text = str(self.args[0]) if self.args else ""
-        return text[4:] if text.startswith("ERR ") else text
-
-
-class AuthenticationError(ResponseError):
-    """The server refused the credentials (``WRONGPASS``) or wants some (``NOAUTH``); redis-py's name."""
-
-
-class NoScriptError(ResponseError):
-    """``EVALSHA`` named a script the node does not have (``NOSCRIPT``); redis-py's name."""
-
-
-_BY_CODE: dict[str, type[ResponseError]] = {
-    "NOSCRIPT": NoScriptError,
-    "WRONGPASS": AuthenticationError,
-    "NOAUTH": AuthenticationError,
-}
 
 
 class DataError(RedisClusterError, ValueError):

@@ -131,7 +131,7 @@ def per_key_retries(command: bytes, replies: list) -> list[int]:
     for index, reply in enumerate(replies):
         if isinstance(reply, BaseException):
             if merge is None or not stuck_on_migration(reply):
-                raise_batch_error(replies, index, command.decode(), f"{len(replies)} per-slot commands")
+                raise_batch_error(replies, index, command.decode())
             retries.append(index)
     return retries
 
@@ -158,7 +158,7 @@ def mget_retries(replies: list, groups: list[list[int]] | None) -> list[int]:
         elif groups is not None and len(groups[index]) > 1 and stuck_on_migration(reply):
             retries.append(index)
         else:
-            raise_batch_error(replies, index, "MGET", f"{len(replies)} per-slot commands")
+            raise_batch_error(replies, index, "MGET")
     return retries
 
 
@@ -219,5 +219,5 @@ def mget_plan(keys: Sequence) -> Plan:
 def _one_key_each(command: bytes, keys: Sequence, readonly: bool) -> Plan:
     """``command`` once per key, merged (for a slot mid-migration: each key follows its own ASK)."""
     replies = yield (RUN_BATCH, *per_key_batch(command, keys, readonly))
-    raise_first_failure(replies, command.decode(), f"{len(replies)} per-slot commands")
+    raise_first_failure(replies, command.decode())
     return PER_KEY_FALLBACK[command](replies)

@@ -136,12 +136,12 @@ def test_a_part_that_gave_up_after_tryagain_counts_as_stuck():
 
 
 def test_mset_has_no_per_key_form_so_a_stuck_part_raises_naming_it():
-    with pytest.raises(ResponseError, match=r"Command # 2 \(MSET\) of 2 per-slot commands caused error: TRYAGAIN"):
+    with pytest.raises(ResponseError, match=r"TRYAGAIN.*command #1 \(MSET\) of 2"):
         per_key_retries(b"MSET", [b"OK", tryagain()])
 
 
 def test_any_other_failure_raises_before_any_retry_is_planned():
-    with pytest.raises(ReadError, match=r"Command # 3 \(EXISTS\) of 3 per-slot"):
+    with pytest.raises(ReadError, match=r"command #2 \(EXISTS\)"):
         per_key_retries(b"EXISTS", [tryagain(), 1, ReadError("reset")])
 
 
@@ -166,7 +166,7 @@ def test_a_shared_mget_stuck_on_a_migration_is_retried_per_key():
 
 
 def test_a_lone_get_that_failed_raises_naming_mget():
-    with pytest.raises(ReadError, match=r"Command # 1 \(MGET\) of 1 per-slot commands caused error: reset"):
+    with pytest.raises(ReadError, match=r"command #0 \(MGET\) of 1"):
         mget_retries([ReadError("reset")], [[0]])
 
 

@@ -85,7 +85,7 @@ def test_connection_lost_mid_batch_reports_which_writes_may_have_applied(two_nod
         with pytest.raises(MaybeAppliedError) as info:
             client.pipeline().set(k1, 1).set(k2, 2).execute()
         assert info.value.maybe_applied == [1]
-        assert "Command # 2 (SET) of pipeline caused error" in str(info.value)
+        assert "#1" in str(info.value)
 
 
 def test_reads_cut_mid_batch_are_resent(two_nodes):
